@@ -1,0 +1,39 @@
+# moevae: `make demo` trains with a live board, `make test` runs the tests.
+# Both set everything up first (a virtual environment in .venv, reused).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+EPOCHS ?= 20
+STAMP := $(VENV)/.moevae-installed
+export PIP_CONSTRAINT := $(CURDIR)/constraints/build.txt
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup demo example board test benchmark clean
+
+setup: $(STAMP)
+
+$(STAMP): setup.py constraints/build.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m moevae assets
+	touch $(STAMP)
+
+demo: setup
+	$(PY) -m moevae train --epochs $(EPOCHS) --validation
+
+example: setup
+	MOEVAE_EPOCHS=$(EPOCHS) $(PY) examples/moe_vae.py
+
+board: setup
+	$(PY) -m moevae board
+
+test: setup
+	$(PY) -m pytest
+
+benchmark: setup
+	$(PY) benchmarks/bench_epoch.py
+	$(PY) benchmarks/bench_board.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,169 @@
+"""Checkpoints that survive a crash at any instant, and exact resume.
+
+A checkpoint is one file, ``model_<fold>_epoch_<epoch>.pth`` (pynet's name;
+``_batch_<n>`` is added for a run interrupted mid-epoch), written with
+:func:`moevae.fileio.atomic_write`. It holds the model, optimizer and
+scheduler states, the histories, every RNG state (Python, NumPy, torch CPU
+and CUDA) and the loader's order state, so a resumed run continues with the
+very batches and random draws it would have had. Loading uses
+``torch.load(weights_only=True)``: a checkpoint can never run code.
+"""
+import logging
+import random
+import re
+import shutil
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+
+from .errors import CheckpointError, CheckpointWriteError
+from .fileio import atomic_save, atomic_write
+
+logger = logging.getLogger("moevae")
+FORMAT = "moevae-checkpoint-1"
+NAME = re.compile(r"^model_(\d+)_epoch_(\d+)(?:_batch_(\d+))?\.pth$")
+BEST_NAME = "best.pth"
+
+
+def checkpoint_name(fold: int, epoch: int, position: int = 0) -> str:
+    suffix = f"_batch_{position}" if position else ""
+    return f"model_{fold}_epoch_{epoch}{suffix}.pth"
+
+
+def list_checkpoints(directory: Path) -> List[Path]:
+    """Checkpoints in ``directory``, newest (fold, epoch, batch) first."""
+    found = []
+    for path in Path(directory).glob("model_*.pth"):
+        match = NAME.match(path.name)
+        if match:
+            key = tuple(int(group or 0) for group in match.groups())
+            found.append((key, path))
+    return [path for _, path in sorted(found, reverse=True)]
+
+
+def rng_states() -> Dict[str, Any]:
+    """Every RNG state a training step may draw from."""
+    numpy_state = np.random.get_state(legacy=False)
+    numpy_state["state"]["key"] = torch.from_numpy(
+        numpy_state["state"]["key"].astype(np.int64))
+    states = {"python": random.getstate(), "numpy": numpy_state,
+              "torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_rng_states(states: Dict[str, Any]) -> None:
+    version, internal, gauss = states["python"]
+    random.setstate((version, tuple(internal), gauss))
+    numpy_state = dict(states["numpy"])
+    numpy_state["state"] = dict(numpy_state["state"])
+    numpy_state["state"]["key"] = numpy_state["state"]["key"].numpy().astype(
+        np.uint32)
+    np.random.set_state(numpy_state)
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def save_checkpoint(directory: Path, payload: Dict[str, Any], fold: int,
+                    epoch: int, position: int = 0) -> Path:
+    """Write a checkpoint atomically; raise CheckpointError if impossible."""
+    path = Path(directory) / checkpoint_name(fold, epoch, position)
+    payload = dict(payload, format=FORMAT, fold=fold, epoch=epoch,
+                   position=position)
+    try:
+        atomic_save(path, lambda handle: torch.save(payload, handle))
+    except OSError as error:
+        previous = [p.name for p in list_checkpoints(directory)]
+        kept = f"; {previous[0]} is intact" if previous else ""
+        raise CheckpointWriteError(f"cannot write checkpoint {path}: "
+                              f"{error.strerror or error}{kept}") from None
+    return path
+
+
+def prune(directory: Path, keep_last: int) -> None:
+    """Delete all but the ``keep_last`` newest checkpoints."""
+    for path in list_checkpoints(directory)[keep_last:]:
+        try:
+            path.unlink()
+        except OSError as error:
+            logger.warning("could not delete old checkpoint %s: %s", path,
+                           error)
+
+
+def copy_best(source: Path) -> None:
+    """Copy a checkpoint to best.pth (atomically; failures only logged)."""
+    target = source.with_name(BEST_NAME)
+    try:
+        with open(source, "rb") as reader, atomic_write(target) as writer:
+            shutil.copyfileobj(reader, writer)
+    except OSError as error:
+        logger.warning("could not update %s: %s; training goes on", target,
+                       error)
+
+
+def load_checkpoint(path: Path, map_location: Any = "cpu") -> Dict[str, Any]:
+    """Read a checkpoint (or a bare state dict) safely."""
+    try:
+        payload = torch.load(path, map_location=map_location,
+                             weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such checkpoint") from None
+    except Exception as error:  # pickle, zip and torch errors alike
+        raise CheckpointError(f"{path}: unreadable checkpoint "
+                              f"({type(error).__name__}: "
+                              f"{str(error).splitlines()[0][:200]})") from None
+    if not isinstance(payload, dict):
+        raise CheckpointError(f"{path}: holds a {type(payload).__name__}, "
+                              "expected a checkpoint or a state dict")
+    return payload
+
+
+def newest_valid(directory: Path, map_location: Any = "cpu"
+                 ) -> Optional[Tuple[Path, Dict[str, Any]]]:
+    """The newest readable full checkpoint; corrupt ones are skipped."""
+    for path in list_checkpoints(directory):
+        try:
+            payload = load_checkpoint(path, map_location)
+        except CheckpointError as error:
+            logger.warning("%s; falling back to the previous checkpoint",
+                           error)
+            continue
+        if payload.get("format") == FORMAT:
+            return path, payload
+        logger.warning("%s: not a moevae checkpoint; skipped", path)
+    return None
+
+
+def model_state(payload: Dict[str, Any]) -> Dict[str, torch.Tensor]:
+    """The model weights of a checkpoint, a pynet one or a bare state dict."""
+    state = payload.get("model", payload)
+    if not isinstance(state, dict) or not all(
+            torch.is_tensor(value) for value in state.values()):
+        raise CheckpointError("the checkpoint holds no model state dict")
+    return state
+
+
+def load_model_state(model: torch.nn.Module, state: Dict[str, torch.Tensor],
+                     source: Any) -> None:
+    """Load weights, naming the first parameter that does not match."""
+    if hasattr(model, "convert_state_dict"):
+        state = model.convert_state_dict(state)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        name = (missing or unexpected)[0]
+        where = "missing from" if missing else "unknown to the model, in"
+        raise CheckpointError(f"{source}: parameter {name!r} is {where} the "
+                              "checkpoint; expected the same model")
+    for name, tensor in expected.items():
+        if tuple(state[name].shape) != tuple(tensor.shape):
+            raise CheckpointError(
+                f"{source}: parameter {name!r} has shape "
+                f"{tuple(state[name].shape)} in the checkpoint but "
+                f"{tuple(tensor.shape)} in the model")
+    model.load_state_dict(state)

@@ -1,0 +1,112 @@
+"""``moevae train``: the seed configuration, with its board, from the shell.
+
+Exit status: 0 done; 2 bad input (one line, no traceback); 1 a failure
+during training (NaN loss, a checkpoint that cannot be written); 130/143
+stopped by SIGINT/SIGTERM after writing a checkpoint.
+"""
+import logging
+import random
+import sys
+from typing import List, Optional
+
+import numpy as np
+import torch
+
+from ..datasets import DataManager, fetch_minst
+from ..errors import CheckpointWriteError, MoEVAEError, NonFiniteLossError, \
+    TrainingInterrupted
+from ..fileio import write_json
+from ..interfaces import DeepLearningInterface
+from ..log import ensure_console_logging
+from ..plotting import Board, ExpertUsage, Reconstructions, sampling, \
+    show_config, update_board
+from ..recipes import get_recipe
+from ..transforms import flatten
+from .options import NUMBER_OF_FOLDS, config_of, parse
+
+logger = logging.getLogger("moevae")
+RECONSTRUCTED_IMAGES = 8
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def build_manager(args) -> DataManager:
+    """The seed's DataManager: 10 stratified folds, flattened images."""
+    data = fetch_minst(str(args.datasetdir), download=args.download)
+    return DataManager(
+        input_path=data.input_path, metadata_path=data.metadata_path,
+        stratify_label="label", number_of_folds=NUMBER_OF_FOLDS,
+        batch_size=args.batch_size, test_size=0, input_transforms=[flatten],
+        add_input=True, sample_size=1)
+
+
+def attach_board(interface, args, manager: DataManager, config) -> None:
+    host, port = args.board
+    board = Board(port=port, host=host, env=args.name,
+                  log_path=args.run_dir / "board.jsonl")
+    interface.board = board
+    interface.add_observer("after_epoch", update_board)
+    interface.add_observer("after_epoch", sampling)
+    fixed = manager["train"][args.fold].indices[:RECONSTRUCTED_IMAGES]
+    interface.add_observer("after_epoch", Reconstructions(
+        manager.inputs[fixed].reshape(len(fixed), -1).copy()))
+    ExpertUsage().attach(interface)
+    show_config(board, config)
+
+
+def run(args) -> int:
+    ensure_console_logging()
+    args.run_dir.mkdir(parents=True, exist_ok=True)
+    config = config_of(args)
+    write_json(args.run_dir / "config.json", config)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    manager = build_manager(args)
+    recipe = get_recipe(args.recipe)
+    interface = DeepLearningInterface(
+        model=recipe.build_model(args.layout), optimizer_name="Adam",
+        learning_rate=args.learning_rate or recipe.learning_rate,
+        loss=recipe.build_loss(), device=args.device,
+        precision=args.precision, nonfinite=args.nonfinite,
+        keep_checkpoints=args.keep)
+    for observer in recipe.observers:
+        interface.add_observer("after_epoch", observer)
+    if args.board is not None:
+        attach_board(interface, args, manager, config)
+    logger.info("training on %s, %d threads; run folder %s",
+                interface.device, torch.get_num_threads(), args.run_dir)
+    train_history, valid_history = interface.training(
+        manager=manager, nb_epochs=args.epochs,
+        checkpointdir=str(args.checkpointdir), fold_index=args.fold,
+        with_validation=args.validation, save_after_epochs=args.save_every,
+        resume=args.resume is not None)
+    write_json(args.run_dir / "history.json",
+               {"train": train_history.to_dict(),
+                "validation": valid_history.to_dict()})
+    interface.close()
+    if interface.board is not None:
+        interface.board.close()
+    final = train_history.history[train_history.steps[-1]]["loss"]
+    print(f"moevae train: done, final loss {final:.5g}; checkpoints in "
+          f"{args.checkpointdir}")
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    try:
+        return run(args)
+    except TrainingInterrupted as stop:
+        print(f"moevae train: {stop}", file=sys.stderr)
+        return 128 + stop.signal_number
+    except (NonFiniteLossError, CheckpointWriteError) as error:
+        print(f"moevae train: failed: {error}", file=sys.stderr)
+        return 1
+    except MoEVAEError as error:
+        print(f"moevae train: error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,177 @@
+"""BatchLoader: mini-batches drawn by index, with a resumable order.
+
+Two ways to build a batch, one sampling logic:
+- tensor batching (the default whenever no transform must run per sample):
+  the whole transformed arrays sit in one :class:`TensorData`, on the
+  training device once ``to(device)`` was called, and a batch is one
+  ``index_select`` per array: no per-sample Python, no collate;
+- per-sample batching, as pynet does it, for augmentation and seeded
+  transforms: ``dataset[i]`` for each sample, then :func:`collate`, through a
+  torch ``DataLoader`` when ``dataloader_kwargs`` (workers...) are given.
+
+The order of an epoch comes from the loader's own ``torch.Generator``;
+:meth:`BatchLoader.state_dict` records it with the position in the epoch, so
+a run resumed from a checkpoint draws exactly the batches it would have.
+"""
+import functools
+import inspect
+import math
+from typing import Any, Dict, Iterator, Optional
+
+import torch
+from torch.utils.data import DataLoader, Sampler
+
+from .arrays import ArrayDataset, DataItem, collate
+
+
+class TensorData:
+    """Inputs, outputs and labels of a whole data set as tensors."""
+
+    def __init__(self, inputs: torch.Tensor, outputs: Optional[torch.Tensor],
+                 labels: Optional[torch.Tensor]):
+        self.inputs, self.outputs, self.labels = inputs, outputs, labels
+        self.device = inputs.device
+
+    def to(self, device: torch.device) -> "TensorData":
+        """Move every array to ``device`` (once; outputs may be inputs)."""
+        device = torch.device(device)
+        if device != self.device:
+            shared = self.outputs is self.inputs
+            self.inputs = self.inputs.to(device)
+            self.outputs = self.inputs if shared else _move(self.outputs,
+                                                            device)
+            self.labels = _move(self.labels, device)
+            self.device = device
+        return self
+
+    def batch(self, rows: torch.Tensor) -> DataItem:
+        """The samples at dataset ``rows`` (a LongTensor on self.device)."""
+        inputs = self.inputs.index_select(0, rows)
+        if self.outputs is self.inputs:
+            outputs = inputs
+        else:
+            outputs = _select(self.outputs, rows)
+        return DataItem(inputs, outputs, _select(self.labels, rows))
+
+
+def _move(tensor: Optional[torch.Tensor], device) -> Optional[torch.Tensor]:
+    return None if tensor is None else tensor.to(device)
+
+
+def _select(tensor: Optional[torch.Tensor], rows: torch.Tensor):
+    return None if tensor is None else tensor.index_select(0, rows)
+
+
+class BatchLoader:
+    """Iterate over ``dataset`` in mini-batches of ``batch_size``.
+
+    Parameters
+    ----------
+    dataset: the ArrayDataset (its ``indices`` select the rows).
+    batch_size: samples per batch; the last batch may be smaller.
+    sampler: None (in order), 'random', 'weighted_random' (needs
+        ``weights``, one per sample) or a torch ``Sampler`` class.
+    tensors: the whole arrays as tensors, for tensor batching; None for
+        per-sample batching.
+    seed: seeds the loader's generator (default: drawn from torch's RNG).
+    """
+
+    def __init__(self, dataset: ArrayDataset, batch_size: int,
+                 sampler: Any = None, tensors: Optional[TensorData] = None,
+                 weights: Optional[torch.Tensor] = None,
+                 continuous_labels: bool = False, seed: Optional[int] = None,
+                 **dataloader_kwargs: Any):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.sampler = sampler
+        self.tensors = tensors
+        self.weights = weights
+        self.collate_fn = functools.partial(
+            collate, continuous_labels=continuous_labels)
+        self.dataloader_kwargs = dataloader_kwargs
+        if seed is None:
+            seed = int(torch.randint(2 ** 62, (1,)).item())
+        self.generator = torch.Generator().manual_seed(seed)
+        self._rows: Optional[torch.Tensor] = None
+        self._epoch_state: Optional[torch.Tensor] = None
+        self._resume_position = 0
+        self.position = 0
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    @property
+    def device(self) -> torch.device:
+        return self.tensors.device if self.tensors else torch.device("cpu")
+
+    def to(self, device: torch.device) -> "BatchLoader":
+        """Put the data on ``device`` (tensor batching only)."""
+        if self.tensors is not None:
+            self.tensors.to(device)
+            self._rows = None
+        return self
+
+    def epoch_order(self) -> torch.Tensor:
+        """Positions (into dataset.indices) of one epoch, in draw order."""
+        size = len(self.dataset)
+        if self.sampler is None:
+            return torch.arange(size)
+        if self.sampler == "random":
+            return torch.randperm(size, generator=self.generator)
+        if self.sampler == "weighted_random":
+            return torch.multinomial(self.weights, size, replacement=True,
+                                     generator=self.generator)
+        if inspect.isclass(self.sampler) and issubclass(self.sampler, Sampler):
+            return torch.as_tensor(list(self.sampler(self.dataset)))
+        raise ValueError(f"sampler={self.sampler!r} is not supported")
+
+    def __iter__(self) -> Iterator[DataItem]:
+        if self._resume_position:
+            self.generator.set_state(self._epoch_state)
+        else:
+            self._epoch_state = self.generator.get_state()
+        order = self.epoch_order()
+        start, self._resume_position = self._resume_position, 0
+        self.position = start
+        chunks = order.split(self.batch_size)[start:]
+        for batch in self._batches(chunks):
+            self.position += 1
+            yield batch
+        self.position = 0
+        self._epoch_state = None
+
+    def _batches(self, chunks) -> Iterator[DataItem]:
+        if self.tensors is not None:
+            rows = self._dataset_rows()
+            # one host-to-device copy per epoch: the chunks become views
+            ordered = rows[torch.cat(chunks).to(rows.device)] if chunks \
+                else rows[:0]
+            for rows_of_batch in ordered.split(self.batch_size):
+                yield self.tensors.batch(rows_of_batch)
+        elif self.dataloader_kwargs:
+            yield from DataLoader(
+                self.dataset, batch_sampler=[c.tolist() for c in chunks],
+                collate_fn=self.collate_fn, **self.dataloader_kwargs)
+        else:
+            for chunk in chunks:
+                yield self.collate_fn([self.dataset[i] for i in chunk.tolist()])
+
+    def _dataset_rows(self) -> torch.Tensor:
+        if self._rows is None:
+            self._rows = torch.as_tensor(self.dataset.indices).to(
+                self.tensors.device)
+        return self._rows
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Generator state and position, to resume at the same batch."""
+        in_epoch = self._epoch_state is not None and self.position > 0
+        return {"generator": (self._epoch_state if in_epoch
+                              else self.generator.get_state()),
+                "position": self.position if in_epoch else 0}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Continue from a :meth:`state_dict` (at its batch, if mid-epoch)."""
+        self.generator.set_state(state["generator"])
+        self._resume_position = int(state["position"])
+        self._epoch_state = state["generator"] if self._resume_position \
+            else None

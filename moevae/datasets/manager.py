@@ -1,0 +1,253 @@
+"""DataManager: pynet's splitter of arrays into train/validation/test loaders.
+
+The signature is pynet's. The train (+validation) rows are split into
+``number_of_folds`` folds (stratified when ``stratify_label`` is given), and
+``test_size`` of the rows are held out first. Unlike pynet, deterministic
+transforms run once on the whole array and batches are drawn by index
+(see :mod:`moevae.datasets.loaders`); the samples are the same.
+"""
+import inspect
+import logging
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Sampler
+
+from ..errors import MoEVAEValueError, bad_type, bad_value, check_fraction, \
+    check_positive_int
+from .arrays import ArrayDataset, SetItem, Transform, apply_per_sample, \
+    split_transforms
+from .loaders import BatchLoader, TensorData
+from .sources import ArraySource, load_source
+from .splits import split_indices
+
+logger = logging.getLogger("moevae")
+SAMPLERS = (None, "random", "weighted_random")
+TENSOR_BATCHING_MAX_BYTES = 4 * 2 ** 30
+DATALOADER_ARGS = set(inspect.signature(DataLoader).parameters) - {
+    "dataset", "batch_size", "shuffle", "sampler", "batch_sampler",
+    "collate_fn", "drop_last"}
+
+
+class DataManager:
+    """Split a data set into train/validation folds and a test set.
+
+    Parameters (pynet's)
+    --------------------
+    input_path, metadata_path, output_path: the .npy inputs, the .tsv table
+        (one row per sample) and optional .npy outputs.
+    labels: metadata column(s) given to the loss as labels.
+    stratify_label: metadata column used to stratify the splits.
+    custom_stratification: {'train': {col: value}, 'test': ..., ['validation':
+        ...]} filters defining the sets (exclusive with stratify_label).
+    projection_labels: {col: value or list}: keep only the matching rows.
+    number_of_folds: folds of the train rows (>= 2).
+    batch_size: samples per mini-batch.
+    sampler: None, 'random', 'weighted_random' or a torch Sampler class.
+    input_transforms, output_transforms: per-sample callables.
+    data_augmentation_transforms: per-sample callables for training only.
+    add_input: the outputs are the inputs (auto-encoders).
+    test_size: fraction of rows held out as the test set.
+    label_mapping: {raw label: value} applied to the labels.
+    patch_size: not supported (pynet's patch extraction); must be None.
+    continuous_labels: float labels instead of integers.
+    sample_size: fraction of the rows used (random, numpy's global RNG).
+    in_memory: tensor batching (None: whenever possible, False: pynet's
+        per-sample path, True: required).
+    dataloader_kwargs: passed to torch's DataLoader (per-sample path).
+    """
+
+    def __init__(self, input_path: Union[str, Dict], metadata_path: Optional[str],
+                 output_path: Optional[str] = None,
+                 labels: Optional[Union[str, List[str]]] = None,
+                 stratify_label: Optional[str] = None,
+                 custom_stratification: Optional[Dict] = None,
+                 projection_labels: Optional[Dict] = None,
+                 number_of_folds: int = 10, batch_size: int = 1,
+                 sampler: Any = "random",
+                 input_transforms: Optional[Sequence[Transform]] = None,
+                 output_transforms: Optional[Sequence[Transform]] = None,
+                 data_augmentation_transforms: Optional[Sequence[Transform]] = None,
+                 add_input: bool = False, test_size: float = 0.1,
+                 label_mapping: Optional[Dict] = None, patch_size: Any = None,
+                 continuous_labels: bool = False, sample_size: float = 1,
+                 in_memory: Optional[bool] = None, **dataloader_kwargs: Any):
+        self.batch_size = check_positive_int("batch_size", batch_size)
+        self.sampler = _check_sampler(sampler, stratify_label)
+        self.continuous_labels = bool(continuous_labels)
+        self.add_input = bool(add_input)
+        self.data_loader_kwargs = _check_dataloader_kwargs(dataloader_kwargs)
+        if patch_size is not None:
+            raise bad_value("patch_size", patch_size, "None (patch "
+                            "extraction is not supported by moevae)")
+        transforms = [_check_transforms(name, value) for name, value in (
+            ("input_transforms", input_transforms),
+            ("output_transforms", output_transforms),
+            ("data_augmentation_transforms", data_augmentation_transforms))]
+        self.input_transforms, self.output_transforms, \
+            self.data_augmentation_transforms = transforms
+        if isinstance(input_path, dict):
+            source = ArraySource.from_sets(input_path)
+            self.number_of_folds = 1
+        else:
+            self.number_of_folds = check_positive_int(
+                "number_of_folds", number_of_folds, minimum=2)
+            check_fraction("test_size", test_size)
+            check_fraction("sample_size", sample_size, low_open=True)
+            source = load_source(input_path, metadata_path, output_path,
+                                 labels, label_mapping, continuous_labels,
+                                 stratify_label, custom_stratification,
+                                 projection_labels)
+        self.source = source
+        self.metadata = source.metadata
+        self.inputs, self.outputs, self.labels = \
+            source.inputs, source.outputs, source.labels
+        self.folds, self.test_indices = split_indices(
+            source, self.number_of_folds, test_size, sample_size,
+            stratify_label, custom_stratification, projection_labels)
+        self.tensors = self._tensor_data(in_memory)
+        self.dataset = self._datasets()
+
+    def _tensor_data(self, in_memory: Optional[bool]) -> Optional[TensorData]:
+        """Transform once and hold the arrays as tensors, when allowed."""
+        fixed_in, rest_in = split_transforms(self.input_transforms)
+        fixed_out, rest_out = split_transforms(self.output_transforms)
+        blockers = []
+        if rest_in or rest_out or self.data_augmentation_transforms:
+            blockers.append("a transform must run per sample")
+        if self.data_loader_kwargs:
+            blockers.append("dataloader_kwargs were given")
+        if inspect.isclass(self.sampler):
+            blockers.append("a custom Sampler class was given")
+        if self.inputs.nbytes > TENSOR_BATCHING_MAX_BYTES:
+            blockers.append("the inputs exceed 4 GiB")
+        if in_memory and blockers:
+            raise bad_value("in_memory", in_memory,
+                            f"False or None here: {'; '.join(blockers)}")
+        if in_memory is False or blockers:
+            return None
+        inputs = apply_per_sample(self.inputs, fixed_in, "input")
+        outputs = None
+        if self.outputs is not None:
+            outputs = apply_per_sample(self.outputs, fixed_out, "output")
+        inputs_t = torch.as_tensor(np.ascontiguousarray(inputs)).float()
+        if self.add_input:
+            outputs_t = inputs_t if outputs is None else torch.cat(
+                (torch.as_tensor(outputs).float(), inputs_t), dim=1)
+        else:
+            outputs_t = None if outputs is None else \
+                torch.as_tensor(np.ascontiguousarray(outputs)).float()
+        labels_t = None
+        if self.labels is not None:
+            labels_t = torch.as_tensor(np.asarray(self.labels)).float()
+            labels_t = labels_t if self.continuous_labels else labels_t.long()
+        return TensorData(inputs_t, outputs_t, labels_t)
+
+    def _datasets(self) -> Dict[str, Any]:
+        def make(indices, augment: bool) -> ArrayDataset:
+            extra = self.data_augmentation_transforms if augment else []
+            per_sample = self.tensors is None
+            return ArrayDataset(
+                self.inputs, indices, labels=self.labels,
+                outputs=self.outputs, add_input=self.add_input,
+                input_transforms=(self.input_transforms + extra
+                                  if per_sample else []),
+                output_transforms=(self.output_transforms + extra
+                                   if per_sample else []))
+        test = None if self.test_indices is None else make(
+            self.test_indices, False)
+        return {"train": [make(train, True) for train, _ in self.folds],
+                "validation": [make(val, False) for _, val in self.folds],
+                "test": test}
+
+    def __getitem__(self, item: str):
+        if item not in ("train", "test", "validation"):
+            raise bad_value("set", item, "'train', 'test' or 'validation'")
+        return self.dataset[item]
+
+    def get_dataloader(self, train: bool = False, validation: bool = False,
+                       test: bool = False, fold_index: int = 0) -> SetItem:
+        """Loaders of the requested sets (None for the others)."""
+        if train or validation:
+            self._check_fold(fold_index)
+        loaders = {"test": None, "train": None, "validation": None}
+        if test:
+            if self.dataset["test"] is None:
+                raise MoEVAEValueError(
+                    "test=True but there is no test set: build the "
+                    "DataManager with test_size > 0 (or test_inputs)")
+            loaders["test"] = self._loader(self.dataset["test"], None)
+        if train:
+            loaders["train"] = self._loader(
+                self.dataset["train"][fold_index], self.sampler)
+        if validation:
+            loaders["validation"] = self._loader(
+                self.dataset["validation"][fold_index], None)
+        return SetItem(**loaders)
+
+    def _check_fold(self, fold_index: int) -> None:
+        if isinstance(fold_index, bool) or not isinstance(
+                fold_index, (int, np.integer)) or not (
+                0 <= fold_index < len(self.dataset["train"])):
+            raise bad_value("fold_index", fold_index,
+                            f"an integer in [0, {len(self.dataset['train'])})")
+
+    def _loader(self, dataset: ArrayDataset, sampler: Any) -> BatchLoader:
+        weights = None
+        if sampler == "weighted_random":
+            weights = torch.as_tensor(
+                self.source.sample_weights(dataset.indices), dtype=torch.float)
+        return BatchLoader(dataset, self.batch_size, sampler=sampler,
+                           tensors=self.tensors, weights=weights,
+                           continuous_labels=self.continuous_labels,
+                           **self.data_loader_kwargs)
+
+    @classmethod
+    def from_numpy(cls, test_inputs=None, test_outputs=None, test_labels=None,
+                   train_inputs=None, train_outputs=None, train_labels=None,
+                   validation_inputs=None, validation_outputs=None,
+                   validation_labels=None, batch_size: int = 1,
+                   sampler: Any = "random", **kwargs: Any) -> "DataManager":
+        """Build a manager from arrays already split into sets (one fold)."""
+        sets = {"train": (train_inputs, train_outputs, train_labels),
+                "validation": (validation_inputs, validation_outputs,
+                               validation_labels),
+                "test": (test_inputs, test_outputs, test_labels)}
+        return cls(input_path=sets, metadata_path=None,
+                   batch_size=batch_size, sampler=sampler, **kwargs)
+
+
+def _check_sampler(sampler: Any, stratify_label: Optional[str]) -> Any:
+    if inspect.isclass(sampler) and issubclass(sampler, Sampler):
+        return sampler
+    if sampler not in SAMPLERS:
+        raise bad_value("sampler", sampler, "None, 'random', "
+                        "'weighted_random' or a torch Sampler class")
+    if sampler == "weighted_random" and stratify_label is None:
+        raise bad_value("sampler", sampler,
+                        "a stratify_label too (the weights come from it)")
+    return sampler
+
+
+def _check_transforms(name: str, transforms: Optional[Sequence[Callable]]
+                      ) -> List[Callable]:
+    if transforms is None:
+        return []
+    if callable(transforms) or isinstance(transforms, (str, bytes)) or \
+            not hasattr(transforms, "__iter__"):
+        raise bad_type(name, transforms, "a list of callables")
+    transforms = list(transforms)
+    for transform in transforms:
+        if not callable(transform):
+            raise bad_type(name, transform, "a list of callables")
+    return transforms
+
+
+def _check_dataloader_kwargs(kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    unknown = sorted(set(kwargs) - DATALOADER_ARGS)
+    if unknown:
+        raise MoEVAEValueError(
+            f"unknown DataManager argument(s) {unknown}: expected pynet's "
+            f"arguments or torch DataLoader options {sorted(DATALOADER_ARGS)}")
+    return kwargs

@@ -1,0 +1,198 @@
+"""Load and check a DataManager's arrays and metadata table.
+
+Every problem (missing file, wrong shape or dtype, NaN, missing column,
+unmapped label) becomes one :class:`DataError` line naming the bad value,
+before anything reaches torch.
+"""
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, bad_type
+
+FINITE_CHECK_ROWS = 8192
+
+
+@dataclass
+class ArraySource:
+    """The arrays a DataManager splits, with their metadata."""
+    inputs: np.ndarray
+    outputs: Optional[np.ndarray] = None
+    labels: Optional[np.ndarray] = None
+    metadata: Optional[pd.DataFrame] = None
+    stratify: Optional[np.ndarray] = None
+    preset_sets: Dict[str, np.ndarray] = field(default_factory=dict)
+
+    def sample_weights(self, indices: np.ndarray) -> np.ndarray:
+        """pynet's weights for 'weighted_random': the class counts."""
+        counts = Counter(self.stratify[indices].tolist())
+        return np.asarray([counts[self.stratify[i]] for i in indices],
+                          dtype=np.float64)
+
+    @classmethod
+    def from_sets(cls, sets: Dict[str, Tuple]) -> "ArraySource":
+        """Concatenate from_numpy's (inputs, outputs, labels) per set."""
+        present = [(name, arrays) for name, arrays in sets.items()
+                   if arrays[0] is not None]
+        if not present:
+            raise DataError("from_numpy: no inputs given; expected at least "
+                            "one of train_inputs, validation_inputs, "
+                            "test_inputs")
+        parts: List[List[np.ndarray]] = [[], [], []]
+        preset, start = {}, 0
+        for name, arrays in present:
+            arrays = _check_set(name, arrays)
+            for part, array in zip(parts, arrays):
+                part.append(array)
+            preset[name] = np.arange(start, start + len(arrays[0]))
+            start += len(arrays[0])
+        joined = [None if any(a is None for a in part) else
+                  _concatenate(part) for part in parts]
+        return cls(*joined, preset_sets=preset)
+
+
+def _check_set(name: str, arrays: Tuple) -> Tuple:
+    inputs = _check_array(f"{name}_inputs", arrays[0])
+    checked = [inputs]
+    for kind, array in zip(("outputs", "labels"), arrays[1:]):
+        if array is not None:
+            array = _check_array(f"{name}_{kind}", array, ndim_min=1)
+            _check_length(f"{name}_{kind}", array, len(inputs))
+        checked.append(array)
+    return tuple(checked)
+
+
+def _concatenate(arrays: List[np.ndarray]) -> np.ndarray:
+    shapes = {array.shape[1:] for array in arrays}
+    if len(shapes) > 1:
+        raise DataError(f"from_numpy: sets of sample shapes {sorted(shapes)};"
+                        " expected one shape")
+    return np.concatenate(arrays)
+
+
+def load_source(input_path: Any, metadata_path: Any, output_path: Any,
+                labels: Optional[Union[str, List[str]]],
+                label_mapping: Optional[Dict], continuous_labels: bool,
+                stratify_label: Optional[str],
+                custom_stratification: Optional[Dict],
+                projection_labels: Optional[Dict]) -> ArraySource:
+    """Read and check pynet's (.npy, .tsv[, .npy]) triple."""
+    inputs = _check_array("input_path", _load_npy("input_path", input_path))
+    metadata = _load_table(metadata_path)
+    _check_length("metadata_path", metadata, len(inputs))
+    outputs = None
+    if output_path is not None:
+        outputs = _check_array("output_path",
+                               _load_npy("output_path", output_path))
+        _check_length("output_path", outputs, len(inputs))
+    columns = _needed_columns(labels, stratify_label, custom_stratification,
+                              projection_labels)
+    for name, column in columns:
+        if column not in metadata.columns:
+            raise DataError(f"{name}={column!r}: not a column of "
+                            f"{metadata_path} (columns: "
+                            f"{list(metadata.columns)})")
+    label_values = None
+    if labels is not None:
+        label_values = _label_values(metadata, labels, label_mapping,
+                                     continuous_labels)
+    stratify = None
+    if stratify_label is not None:
+        stratify = metadata[stratify_label].to_numpy()
+        if pd.isna(stratify).any():
+            raise DataError(f"stratify_label={stratify_label!r}: the column "
+                            "has missing values; expected one per row")
+    return ArraySource(inputs, outputs, label_values, metadata, stratify)
+
+
+def _load_npy(name: str, path: Any) -> np.ndarray:
+    if not isinstance(path, (str, os.PathLike)):
+        raise bad_type(name, path, "the path of a .npy file")
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
+        raise DataError(f"{name}={str(path)!r}: no such file") from None
+    except (OSError, ValueError) as error:
+        raise DataError(f"{name}={str(path)!r}: not a readable .npy array "
+                        f"({error})") from None
+
+
+def _load_table(path: Any) -> pd.DataFrame:
+    if not isinstance(path, (str, os.PathLike)):
+        raise bad_type("metadata_path", path, "the path of a .tsv file")
+    try:
+        return pd.read_csv(path, sep="\t")
+    except FileNotFoundError:
+        raise DataError(f"metadata_path={str(path)!r}: no such file") \
+            from None
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise DataError(f"metadata_path={str(path)!r}: not a readable "
+                        f"tab-separated table ({error})") from None
+
+
+def _check_array(name: str, array: Any, ndim_min: int = 2) -> np.ndarray:
+    if not isinstance(array, np.ndarray):
+        raise bad_type(name, array, "a numpy array")
+    if array.dtype.kind not in "biuf":
+        raise DataError(f"{name}: dtype {array.dtype}, expected a real "
+                        "numeric dtype")
+    if array.ndim < ndim_min or len(array) == 0:
+        raise DataError(f"{name}: shape {array.shape}, expected at least "
+                        f"{ndim_min} dimensions and one sample")
+    if array.dtype.kind == "f":
+        for start in range(0, len(array), FINITE_CHECK_ROWS):
+            chunk = array[start:start + FINITE_CHECK_ROWS]
+            if not np.isfinite(chunk).all():
+                bad = start + int(np.argmin(np.isfinite(chunk).reshape(
+                    len(chunk), -1).all(axis=1)))
+                raise DataError(f"{name}: sample {bad} holds NaN or "
+                                "infinite values; expected finite data")
+    return array
+
+
+def _check_length(name: str, array: Any, expected: int) -> None:
+    if len(array) != expected:
+        raise DataError(f"{name}: {len(array)} rows, expected {expected} "
+                        "(one per input sample)")
+
+
+def _needed_columns(labels, stratify_label, custom_stratification,
+                    projection_labels) -> List[Tuple[str, str]]:
+    columns = []
+    if labels is not None:
+        names = [labels] if isinstance(labels, str) else list(labels)
+        columns += [("labels", column) for column in names]
+    if stratify_label is not None:
+        columns.append(("stratify_label", stratify_label))
+    for name, filters in (("projection_labels", projection_labels),
+                          *(("custom_stratification", value) for value in
+                            (custom_stratification or {}).values())):
+        columns += [(name, column) for column in (filters or {})]
+    return columns
+
+
+def _label_values(metadata: pd.DataFrame, labels: Union[str, Sequence[str]],
+                  label_mapping: Optional[Dict], continuous: bool
+                  ) -> np.ndarray:
+    values = metadata[labels].to_numpy().squeeze()
+    if pd.isna(values).any():
+        raise DataError(f"labels={labels!r}: the column has missing values;"
+                        " expected one label per row")
+    if label_mapping is not None:
+        missing = sorted({str(v) for v in np.ravel(values)
+                          if v not in label_mapping})
+        if missing:
+            raise DataError(f"label_mapping: no entry for label(s) "
+                            f"{missing[:5]}; expected every label mapped")
+        values = np.vectorize(label_mapping.__getitem__)(values)
+    try:
+        values = values.astype(np.float64 if continuous else np.int64)
+    except (TypeError, ValueError):
+        raise DataError(f"labels={labels!r}: values like "
+                        f"{np.ravel(values)[:3].tolist()} are not numbers; "
+                        "give a label_mapping") from None
+    return values

@@ -1,0 +1,148 @@
+"""The seed's losses: a Gaussian VAE loss and the mixture-of-experts loss.
+
+pynet's loss protocol: the interface sets ``loss.layer_outputs`` (the dict
+the model returned beside its main output) before calling
+``loss(outputs, *targets)``, which returns ``(loss, {component: value})``.
+
+:class:`ManagerLoss` reads either layout of ``layer_outputs``:
+- ``experts_results``, a list of ``(x_pred, {'z_mu', 'z_var'})`` per expert
+  (the seed's ``Manager``): each expert through :class:`VAELoss` and
+  ``torch.distributions``, exactly as the seed computes it;
+- stacked ``logits`` or ``x_pred`` (K, B, D), ``z_mu`` and ``z_var``
+  (K, B, L) (the :class:`~moevae.models.FusedManager`): the same values in
+  closed form, for all experts at once.
+"""
+import math
+from typing import Dict, Optional, Tuple
+
+import torch
+from torch.distributions import Normal, kl_divergence
+
+from .errors import MoEVAEValueError
+
+PIXEL_STD = 0.5
+# -log N(x; mu, 0.5) = 2 (x - mu)^2 + log(0.5) + log(2 pi) / 2, per pixel
+PIXEL_NLL_SCALE = 1.0 / (2 * PIXEL_STD ** 2)
+PIXEL_NLL_CONSTANT = math.log(PIXEL_STD) + 0.5 * math.log(2 * math.pi)
+Losses = Tuple[torch.Tensor, Dict[str, torch.Tensor]]
+
+
+def _require(layer_outputs: Optional[dict]) -> dict:
+    if layer_outputs is None:
+        raise MoEVAEValueError(
+            "loss.layer_outputs is None: the model must return "
+            "(outputs, {'z_mu', 'z_var', ...}) so the interface can pass the "
+            "latent distribution parameters to the loss")
+    return layer_outputs
+
+
+class VAELoss:
+    """Negative log-likelihood (Normal, std 0.5) plus KL to N(0, I)."""
+
+    def __init__(self, use_distributions: bool = True):
+        self.layer_outputs: Optional[dict] = None
+        self.use_distributions = use_distributions
+
+    def __call__(self, x_sample, x: torch.Tensor) -> Losses:
+        layer_outputs = _require(self.layer_outputs)
+        if self.use_distributions:
+            p, q = x_sample, layer_outputs["q"]
+        else:
+            p = Normal(x_sample, PIXEL_STD)
+            q = Normal(layer_outputs["z_mu"], layer_outputs["z_var"].pow(0.5))
+        ll_loss = -p.log_prob(x).sum(-1, keepdim=True)
+        kl_loss = kl_divergence(q, Normal(0, 1)).sum(-1, keepdim=True)
+        return ll_loss + kl_loss, {"ll_loss": ll_loss, "kl_loss": kl_loss}
+
+
+def gaussian_nll(x_pred: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """-log N(x; x_pred, 0.5^2) summed over the last dim, in closed form."""
+    squared = (x - x_pred.float()).square().sum(-1)
+    return PIXEL_NLL_SCALE * squared + x.shape[-1] * PIXEL_NLL_CONSTANT
+
+
+class _SigmoidGaussianNLL(torch.autograd.Function):
+    """-log N(x; sigmoid(logits), 0.5^2) with a fused backward pass."""
+
+    @staticmethod
+    def forward(ctx, logits_t: torch.Tensor, x_t: torch.Tensor):
+        # logits_t: (K, D, B), x_t: (D, B); sums over D
+        x_pred = torch.sigmoid(logits_t.float())
+        diff = x_pred - x_t
+        ctx.save_for_backward(x_pred, diff)
+        ctx.dtype = logits_t.dtype
+        squared = torch.linalg.vecdot(diff, diff, dim=1)
+        return PIXEL_NLL_SCALE * squared + x_t.shape[0] * PIXEL_NLL_CONSTANT
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x_pred, diff = ctx.saved_tensors
+        scaled = diff.mul_((2 * PIXEL_NLL_SCALE * grad).unsqueeze(1))
+        grad_logits = torch.ops.aten.sigmoid_backward(scaled, x_pred)
+        return grad_logits.to(ctx.dtype), None
+
+
+def sigmoid_gaussian_nll(logits: torch.Tensor, x: torch.Tensor
+                         ) -> torch.Tensor:
+    """gaussian_nll(sigmoid(logits), x) for (K, B, D) logits -> (K, B).
+
+    Same value as the two-step form, with one fused backward pass; fastest
+    when ``logits`` is a transposed view of a (K, D, B) tensor, as the
+    FusedManager returns it.
+    """
+    return _SigmoidGaussianNLL.apply(logits.transpose(1, 2), x.float().t())
+
+
+def standard_normal_kl(z_mu: torch.Tensor, z_var: torch.Tensor
+                       ) -> torch.Tensor:
+    """KL(N(z_mu, z_var) || N(0, 1)) summed over the last dim."""
+    z_mu, z_var = z_mu.float(), z_var.float()
+    return 0.5 * (z_var + z_mu.square() - 1 - z_var.log()).sum(-1)
+
+
+class ManagerLoss:
+    """Expected expert loss under the manager, plus a balancing term.
+
+    ``loss = mean_b sum_k p_bk L_bk + w * Var_k(sum_b p_bk)`` where ``L_bk``
+    is expert k's VAE loss on sample b and ``w`` the balancing weight.
+    """
+
+    def __init__(self, balancing_weight: float = 0.1):
+        self.layer_outputs: Optional[dict] = None
+        self.balancing_weight = balancing_weight
+        self.criterion = VAELoss(use_distributions=False)
+
+    def __call__(self, probs: torch.Tensor, x: torch.Tensor) -> Losses:
+        layer_outputs = _require(self.layer_outputs)
+        if "logits" in layer_outputs or "x_pred" in layer_outputs:
+            losses = self.stacked_losses(layer_outputs, x)
+        else:
+            losses = self.per_expert_losses(layer_outputs, x)
+        probs = probs.float()
+        expected_expert_loss = (losses * probs).sum(dim=1).mean(dim=0)
+        importance = probs.sum(dim=0)
+        balancing_loss = importance.var(dim=0, unbiased=False)
+        combined = expected_expert_loss + \
+            self.balancing_weight * balancing_loss
+        return combined, {"expected_expert_loss": expected_expert_loss,
+                          "balancing_loss": balancing_loss}
+
+    def per_expert_losses(self, layer_outputs: dict, x: torch.Tensor
+                          ) -> torch.Tensor:
+        """(B, K) VAE losses, one expert at a time, as the seed does."""
+        losses = []
+        for x_pred, latent in layer_outputs["experts_results"]:
+            self.criterion.layer_outputs = latent
+            loss, _ = self.criterion(x_pred, x)
+            losses.append(loss.view(-1, 1))
+        return torch.cat(losses, dim=1)
+
+    @staticmethod
+    def stacked_losses(layer_outputs: dict, x: torch.Tensor) -> torch.Tensor:
+        """(B, K) VAE losses from stacked (K, B, .) expert outputs."""
+        if "logits" in layer_outputs:
+            nll = sigmoid_gaussian_nll(layer_outputs["logits"], x)
+        else:
+            nll = gaussian_nll(layer_outputs["x_pred"], x)
+        kl = standard_normal_kl(layer_outputs["z_mu"], layer_outputs["z_var"])
+        return (nll + kl).transpose(0, 1)

@@ -1,0 +1,8 @@
+"""The live board: a non-blocking Visdom client and training observers."""
+from .board import Board
+from .client import AsyncVisdom
+from .observers import ExpertUsage, Reconstructions, sampling, show_config, \
+    update_board
+
+__all__ = ["AsyncVisdom", "Board", "ExpertUsage", "Reconstructions",
+           "sampling", "show_config", "update_board"]

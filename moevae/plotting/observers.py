@@ -1,0 +1,141 @@
+"""Observers that draw a training run on its board.
+
+``update_board`` and ``sampling`` are the seed's (pynet's) observers; the
+others add the panels a researcher watches: reconstructions of a fixed
+batch, how much each expert is used, and the run's configuration. The
+observers that draw random numbers do so on a forked RNG, so a run with the
+board on trains exactly like one with it off.
+"""
+import contextlib
+import html
+from typing import Any, Dict, Iterator, List, Optional
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+from ..observable import Signal
+
+ZOOM = 5
+
+
+def update_board(signal) -> None:
+    """Plot every number of an ``after_epoch`` signal on the board."""
+    data = {}
+    for key in signal.keys:
+        if key in ("epoch", "fold", "scheduler"):
+            continue
+        value = getattr(signal, key)
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu().numpy()
+        data[key] = value
+    signal.object.board.update_plots(data, signal.epoch,
+                                     getattr(signal, "fold", 0) or 0)
+
+
+@contextlib.contextmanager
+def isolated_rng(device: torch.device) -> Iterator[None]:
+    """Draw random numbers without moving the training RNG streams."""
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        yield
+
+
+def expert_decoders(model) -> List[Any]:
+    return [expert.decoder for expert in model._experts]
+
+
+def sampling(signal) -> None:
+    """The seed's panel: one decoded N(0, I) draw per expert, zoomed x5."""
+    net = signal.object
+    model, board = net.model, net.board
+    with isolated_rng(net.device), torch.no_grad():
+        z = torch.randn(1, model.latent_dim, device=net.device)
+        decoded = [decoder(z).view(-1, 28, 28).cpu().numpy()
+                   for decoder in expert_decoders(model)]
+    images = np.asarray([[ndimage.zoom(image, ZOOM, order=0)
+                          for image in expert] for expert in decoded])
+    images = images / images.max() * 255
+    board.viewer.images(images, opts={"title": "sampling",
+                                      "caption": "sampling"}, win="sampling")
+
+
+def mixture_outputs(model, inputs: torch.Tensor):
+    """(probs (B, K), expert reconstructions (K, B, D)) of a MoE model."""
+    probs, layer_outputs = model(inputs)
+    if "x_pred" in layer_outputs:
+        return probs, layer_outputs["x_pred"]
+    return probs, torch.stack([pred for pred, _ in
+                               layer_outputs["experts_results"]])
+
+
+class Reconstructions:
+    """A fixed batch beside its mixture and per-expert reconstructions.
+
+    Rows of the grid: the inputs, the mixture sum_k p_k x_k, then expert
+    0..K-1; each image is 28 x 28, zoomed x2.
+    """
+
+    def __init__(self, inputs: torch.Tensor, zoom: int = 2):
+        self.inputs = torch.as_tensor(inputs).reshape(len(inputs), -1)
+        self.zoom = zoom
+
+    def __call__(self, signal) -> None:
+        net = signal.object
+        inputs = self.inputs.to(net.device)
+        was_training = net.model.training
+        net.model.eval()
+        with isolated_rng(net.device), torch.no_grad():
+            probs, experts = mixture_outputs(net.model, inputs)
+        net.model.train(was_training)
+        mixture = torch.einsum("bk,kbd->bd", probs.float(), experts.float())
+        rows = torch.cat([inputs[None].float(), mixture[None],
+                          experts.float()])
+        images = rows.reshape(-1, 1, 28, 28).cpu().numpy()
+        images = images.repeat(self.zoom, axis=2).repeat(self.zoom, axis=3)
+        net.board.viewer.images(
+            np.clip(images, 0, 1) * 255, nrow=len(inputs),
+            win="reconstructions",
+            opts={"title": "reconstructions",
+                  "caption": "rows: input, mixture, expert 0..K-1"})
+
+
+class ExpertUsage:
+    """Bar chart of the manager's mean probability per expert, per epoch.
+
+    Register it with :meth:`attach`: it sums the manager's probabilities
+    on the device after each batch and plots the shares after each epoch.
+    """
+
+    def __init__(self):
+        self.totals: Optional[torch.Tensor] = None
+        self.samples = 0
+
+    def attach(self, interface) -> List[Any]:
+        return [interface.add_observer(Signal.AFTER_BATCH, self.after_batch),
+                interface.add_observer(Signal.AFTER_EPOCH, self.after_epoch)]
+
+    def after_batch(self, signal) -> None:
+        probs = signal.outputs.detach().float().sum(dim=0)
+        self.totals = probs if self.totals is None else self.totals + probs
+        self.samples += len(signal.outputs)
+
+    def after_epoch(self, signal) -> None:
+        if self.totals is None:
+            return
+        shares = (self.totals / self.samples).cpu().numpy()
+        self.totals, self.samples = None, 0
+        signal.object.board.viewer.bar(
+            X=shares, win="expert_usage",
+            opts={"title": f"expert usage (epoch {signal.epoch + 1})",
+                  "rownames": [f"expert {k}" for k in range(len(shares))],
+                  "ylabel": "mean manager probability"})
+
+
+def show_config(board, config: Dict[str, Any]) -> None:
+    """The run's configuration as a text pane."""
+    rows = "".join(f"<tr><td><b>{html.escape(str(key))}</b></td>"
+                   f"<td>{html.escape(str(value))}</td></tr>"
+                   for key, value in config.items())
+    board.viewer.text(f"<table>{rows}</table>", win="config",
+                      opts={"title": "configuration"})
