@@ -128,7 +128,8 @@ class EpochRunner:
                     net.optimizer.zero_grad(set_to_none=True)
                     continue
                 if on_cpu:
-                    self.check_finite(loss, components, totals.batches, desc)
+                    self.check_finite(loss, components, totals.batches,
+                                      len(loader), desc)
                 totals.add(loss, components, samples)
                 if train:
                     net.apply_step(loss)
@@ -195,13 +196,14 @@ class EpochRunner:
 
     @staticmethod
     def check_finite(loss: torch.Tensor, components: Dict[str, torch.Tensor],
-                     batch: int, desc: str) -> None:
+                     batch: int, batches: int, desc: str) -> None:
         if bool(torch.isfinite(loss)):
             return
         bad = [name for name, value in components.items()
                if not bool(torch.isfinite(value).all())] or ["loss"]
         raise NonFiniteLossError(
-            f"{desc}: non-finite loss {float(loss)} at batch {batch} "
+            f"{desc}: non-finite loss {loss.item()} at batch {batch + 1}/"
+            f"{batches} "
             f"(components: {', '.join(bad)}); the last checkpoint is kept")
 
     @staticmethod
@@ -210,9 +212,10 @@ class EpochRunner:
         finite = torch.isfinite(losses)
         if bool(finite.all()):
             return
-        batch = int((~finite).nonzero()[0])
+        batch = int((~finite).nonzero()[0]) + 1
         bad = [name for name, value in totals.sums.items()
                if not bool(torch.isfinite(value))]
         raise NonFiniteLossError(
-            f"{desc}: non-finite loss at batch {batch} (components: "
+            f"{desc}: non-finite loss at batch {batch}/{len(losses)} "
+            "(components: "
             f"{', '.join(bad)}); the last checkpoint is kept")

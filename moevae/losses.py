@@ -27,6 +27,13 @@ PIXEL_NLL_CONSTANT = math.log(PIXEL_STD) + 0.5 * math.log(2 * math.pi)
 Losses = Tuple[torch.Tensor, Dict[str, torch.Tensor]]
 
 
+def full_precision(tensor: torch.Tensor) -> torch.Tensor:
+    """Half-precision (autocast) tensors as float32; others unchanged."""
+    if tensor.dtype in (torch.float16, torch.bfloat16):
+        return tensor.float()
+    return tensor
+
+
 def _require(layer_outputs: Optional[dict]) -> dict:
     if layer_outputs is None:
         raise MoEVAEValueError(
@@ -57,7 +64,7 @@ class VAELoss:
 
 def gaussian_nll(x_pred: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """-log N(x; x_pred, 0.5^2) summed over the last dim, in closed form."""
-    squared = (x - x_pred.float()).square().sum(-1)
+    squared = (x - full_precision(x_pred)).square().sum(-1)
     return PIXEL_NLL_SCALE * squared + x.shape[-1] * PIXEL_NLL_CONSTANT
 
 
@@ -67,7 +74,7 @@ class _SigmoidGaussianNLL(torch.autograd.Function):
     @staticmethod
     def forward(ctx, logits_t: torch.Tensor, x_t: torch.Tensor):
         # logits_t: (K, D, B), x_t: (D, B); sums over D
-        x_pred = torch.sigmoid(logits_t.float())
+        x_pred = torch.sigmoid(full_precision(logits_t))
         diff = x_pred - x_t
         ctx.save_for_backward(x_pred, diff)
         ctx.dtype = logits_t.dtype
@@ -90,13 +97,14 @@ def sigmoid_gaussian_nll(logits: torch.Tensor, x: torch.Tensor
     when ``logits`` is a transposed view of a (K, D, B) tensor, as the
     FusedManager returns it.
     """
-    return _SigmoidGaussianNLL.apply(logits.transpose(1, 2), x.float().t())
+    return _SigmoidGaussianNLL.apply(logits.transpose(1, 2),
+                                     full_precision(x).t())
 
 
 def standard_normal_kl(z_mu: torch.Tensor, z_var: torch.Tensor
                        ) -> torch.Tensor:
     """KL(N(z_mu, z_var) || N(0, 1)) summed over the last dim."""
-    z_mu, z_var = z_mu.float(), z_var.float()
+    z_mu, z_var = full_precision(z_mu), full_precision(z_var)
     return 0.5 * (z_var + z_mu.square() - 1 - z_var.log()).sum(-1)
 
 
@@ -118,7 +126,7 @@ class ManagerLoss:
             losses = self.stacked_losses(layer_outputs, x)
         else:
             losses = self.per_expert_losses(layer_outputs, x)
-        probs = probs.float()
+        probs = full_precision(probs)
         expected_expert_loss = (losses * probs).sum(dim=1).mean(dim=0)
         importance = probs.sum(dim=0)
         balancing_loss = importance.var(dim=0, unbiased=False)

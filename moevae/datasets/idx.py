@@ -36,7 +36,8 @@ def read_idx(path: Path, ndim: Optional[int] = None) -> np.ndarray:
         raise DataError(
             f"{path}: {len(payload)} bytes, expected {expected} for an IDX "
             f"array of shape {shape} (truncated or corrupt file)")
-    return np.frombuffer(payload, dtype=np.uint8, offset=offset).reshape(shape)
+    return np.frombuffer(payload, dtype=np.uint8, offset=offset).reshape(
+        shape).copy()
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -1,0 +1,215 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from torch.utils.data import SequentialSampler
+
+from moevae.datasets import DataManager, fetch_minst
+from moevae.errors import DataError, MoEVAEError
+from moevae.transforms import flatten
+
+
+@pytest.fixture
+def mnist(mnist_dir):
+    return fetch_minst(str(mnist_dir), download=False)
+
+
+def manager_of(item, **options):
+    settings_ = dict(input_path=item.input_path,
+                     metadata_path=item.metadata_path, stratify_label="label",
+                     number_of_folds=5, batch_size=32, test_size=0,
+                     input_transforms=[flatten], add_input=True)
+    settings_.update(options)
+    return DataManager(**settings_)
+
+
+def test_folds_are_stratified_disjoint_and_cover(mnist):
+    manager = manager_of(mnist)
+    labels = pd.read_csv(mnist.metadata_path, sep="\t")["label"].to_numpy()
+    validations = []
+    for train, validation in zip(manager["train"], manager["validation"]):
+        assert not set(train.indices) & set(validation.indices)
+        assert len(train) + len(validation) == 700
+        shares = np.bincount(labels[validation.indices], minlength=10) / \
+            len(validation)
+        overall = np.bincount(labels, minlength=10) / len(labels)
+        assert np.abs(shares - overall).max() < 0.02
+        validations.append(validation.indices)
+    assert sorted(np.concatenate(validations)) == list(range(700))
+
+
+def test_batches_shape_and_add_input(mnist):
+    loaders = manager_of(mnist).get_dataloader(train=True, validation=True)
+    batches = list(loaders.train)
+    assert len(batches) == len(loaders.train) == 18  # ceil(560 / 32)
+    assert batches[0].inputs.shape == (32, 784)
+    assert batches[-1].inputs.shape == (560 - 17 * 32, 784)
+    assert all(torch.equal(b.inputs, b.outputs) for b in batches)
+    assert batches[0].labels is None
+    assert batches[0].inputs.dtype == torch.float32
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_every_sample_once_per_epoch(mnist, in_memory):
+    manager = manager_of(mnist, in_memory=in_memory, labels="label")
+    loader = manager.get_dataloader(train=True).train
+    inputs = np.load(mnist.input_path)
+    for _ in range(2):
+        seen = torch.cat([b.inputs for b in loader]).numpy()
+        assert len(seen) == len(manager["train"][0])
+        rows = {row.tobytes() for row in seen}
+        expected = {inputs[i].flatten().tobytes()
+                    for i in manager["train"][0].indices}
+        assert rows == expected
+
+
+def test_transforms_match_pynet_per_sample_result(mnist):
+    """Tensor batching gives what pynet's per-sample path gives."""
+    def scale(arr):
+        return arr * 2 - 1
+    options = dict(input_transforms=[flatten, scale], labels="label",
+                   sampler=None)
+    fast = manager_of(mnist, **options).get_dataloader(train=True).train
+    slow = manager_of(mnist, in_memory=False, **options).get_dataloader(
+        train=True).train
+    assert fast.tensors is not None and slow.tensors is None
+    inputs = np.load(mnist.input_path)
+    labels = pd.read_csv(mnist.metadata_path, sep="\t")["label"].to_numpy()
+    indices = fast.dataset.indices
+    for quick, reference, start in zip(fast, slow, range(0, 10 ** 6, 32)):
+        chosen = indices[start:start + 32]
+        pynet = np.stack([inputs[i].flatten() * 2 - 1 for i in chosen])
+        np.testing.assert_array_equal(quick.inputs.numpy(), pynet)
+        np.testing.assert_array_equal(reference.inputs.numpy(), pynet)
+        np.testing.assert_array_equal(quick.labels.numpy(), labels[chosen])
+        assert quick.labels.dtype == reference.labels.dtype == torch.long
+
+
+def test_seeded_transform_stays_per_sample(mnist):
+    class Noise:
+        seed = None
+
+        def __call__(self, arr):
+            rng = np.random.default_rng(self.seed)
+            return arr + rng.normal(size=arr.shape).astype(np.float32)
+    manager = manager_of(mnist, input_transforms=[flatten, Noise()])
+    assert manager.tensors is None
+    batch = next(iter(manager.get_dataloader(train=True).train))
+    assert batch.inputs.shape == (32, 784) and batch.inputs.std() > 0.5
+
+
+def test_test_split_and_validation(mnist):
+    manager = manager_of(mnist, test_size=0.2)
+    loaders = manager.get_dataloader(train=True, validation=True, test=True,
+                                     fold_index=3)
+    sizes = [len(loader.dataset) for loader in loaders]
+    assert sizes == [140, 448, 112]  # test, train, validation
+    assert not set(loaders.test.dataset.indices) & set(
+        loaders.train.dataset.indices)
+
+
+def test_resumed_loader_draws_the_same_batches(mnist):
+    loader = manager_of(mnist).get_dataloader(train=True).train
+    iterator = iter(loader)
+    [next(iterator) for _ in range(5)]
+    state = loader.state_dict()
+    rest = [b.inputs for b in iterator]
+    other = manager_of(mnist).get_dataloader(train=True).train
+    other.load_state_dict(state)
+    again = [b.inputs for b in other]
+    assert len(again) == len(rest) == 13
+    assert all(torch.equal(a, b) for a, b in zip(rest, again))
+    assert torch.equal(next(iter(loader)).inputs, next(iter(other)).inputs)
+
+
+def test_weighted_and_custom_samplers(mnist):
+    weighted = manager_of(mnist, sampler="weighted_random")
+    assert len(list(weighted.get_dataloader(train=True).train)) == 18
+    custom = manager_of(mnist, sampler=SequentialSampler)
+    first = next(iter(custom.get_dataloader(train=True).train))
+    inputs = np.load(mnist.input_path)
+    expected = inputs[custom["train"][0].indices[:32]].reshape(32, -1)
+    np.testing.assert_array_equal(first.inputs.numpy(), expected)
+
+
+def test_from_numpy():
+    rng = np.random.default_rng(0)
+    manager = DataManager.from_numpy(
+        train_inputs=rng.random((20, 3), dtype=np.float32),
+        train_labels=np.arange(20) % 2,
+        validation_inputs=rng.random((6, 3), dtype=np.float32),
+        validation_labels=np.arange(6) % 2, batch_size=4, add_input=True)
+    loaders = manager.get_dataloader(train=True, validation=True)
+    assert len(loaders.train) == 5 and len(loaders.validation) == 2
+    batch = next(iter(loaders.validation))
+    assert torch.equal(batch.outputs, batch.inputs)
+    assert batch.labels.tolist() == [0, 1, 0, 1]
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(batch_size=0), "batch_size=0"),
+    (dict(number_of_folds=1), "number_of_folds=1"),
+    (dict(test_size=1.5), "test_size=1.5"),
+    (dict(sampler="shuffled"), "sampler='shuffled'"),
+    (dict(stratify_label="digit"), "stratify_label='digit'.*columns"),
+    (dict(labels="nope"), "labels='nope'"),
+    (dict(patch_size=(7, 7)), "patch_size"),
+    (dict(num_wokers=2), "num_wokers"),
+    (dict(input_transforms=flatten), "input_transforms"),
+])
+def test_bad_options_are_one_line_errors(mnist, options, message):
+    with pytest.raises(MoEVAEError, match=message) as error:
+        manager_of(mnist, **options)
+    assert "\n" not in str(error.value)
+
+
+def test_fold_index_out_of_range(mnist):
+    with pytest.raises(MoEVAEError, match=r"fold_index=5: expected .*\[0, 5\)"):
+        manager_of(mnist).get_dataloader(train=True, fold_index=5)
+
+
+def test_missing_files(tmp_path, mnist):
+    with pytest.raises(DataError, match="no such file"):
+        manager_of(mnist, input_path=str(tmp_path / "none.npy"))
+    with pytest.raises(DataError, match="metadata_path"):
+        manager_of(mnist, metadata_path=str(tmp_path / "none.tsv"))
+
+
+def write_case(folder, inputs, table):
+    np.save(folder / "x.npy", inputs)
+    table.to_csv(folder / "m.tsv", sep="\t", index=False)
+    return str(folder / "x.npy"), str(folder / "m.tsv")
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.integers(0, 30), extra_rows=st.integers(-3, 3),
+       dtype=st.sampled_from(["float32", "float64", "int64", "bool",
+                              "complex64", "U2"]),
+       ndim=st.integers(1, 4), poison=st.sampled_from([None, "nan", "inf"]),
+       label_kind=st.sampled_from(["int", "str", "nan", "missing"]),
+       folds=st.integers(-1, 12))
+def test_malformed_inputs_give_moevae_errors(tmp_path, rows, extra_rows,
+                                             dtype, ndim, poison, label_kind,
+                                             folds):
+    shape = (rows,) + (3,) * (ndim - 1)
+    inputs = np.ones(shape).astype(dtype)
+    if poison and rows and inputs.dtype.kind == "f":
+        inputs.flat[0] = float(poison)
+    count = max(rows + extra_rows, 0)
+    labels = {"int": np.arange(count) % 3, "str": ["a"] * count,
+              "nan": [np.nan] * count, "missing": None}[label_kind]
+    table = pd.DataFrame({"label": labels} if labels is not None else
+                         {"other": np.zeros(count)})
+    input_path, metadata_path = write_case(tmp_path, inputs, table)
+    try:
+        manager = DataManager(input_path, metadata_path, labels="label",
+                              stratify_label="label", number_of_folds=folds,
+                              batch_size=2, test_size=0)
+    except MoEVAEError:
+        return
+    # whatever was accepted must load cleanly
+    for batch in manager.get_dataloader(train=True).train:
+        assert torch.isfinite(batch.inputs).all()

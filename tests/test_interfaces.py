@@ -1,0 +1,206 @@
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from moevae.datasets import DataManager
+from moevae.errors import MoEVAEError, NonFiniteLossError
+from moevae.interfaces import DeepLearningInterface, resolve_device
+from moevae.losses import ManagerLoss
+from moevae.models import FusedManager
+
+
+def regression_manager(batch_size=8, rows=40, test=False, poison=None):
+    generator = np.random.default_rng(0)
+    inputs = generator.random((rows, 3), dtype=np.float32)
+    outputs = inputs @ np.array([[1.0], [-2.0], [0.5]], np.float32)
+    if poison is not None:
+        inputs[poison] = 1e38
+    sets = dict(train_inputs=inputs[:32], train_outputs=outputs[:32],
+                validation_inputs=inputs[32:], validation_outputs=outputs[32:])
+    if test:
+        sets.update(test_inputs=inputs[32:], test_outputs=outputs[32:])
+    return DataManager.from_numpy(batch_size=batch_size, **sets)
+
+
+def linear_interface(**options):
+    torch.manual_seed(0)
+    settings = dict(model=torch.nn.Linear(3, 1), loss_name="MSELoss",
+                    optimizer_name="SGD", learning_rate=0.1)
+    settings.update(options)
+    return DeepLearningInterface(**settings)
+
+
+def test_observers_in_order_with_fields_and_history():
+    interface = linear_interface()
+    events = []
+    interface.add_observer("before_epoch", lambda s: events.append(
+        ("before", s.epoch, s.fold, s.scheduler)))
+    interface.add_observer("after_epoch", lambda s: events.append(
+        ("after", s.epoch, s.fold, s.loss, s.val_loss, s.keys)))
+    train, valid = interface.training(regression_manager(), nb_epochs=3,
+                                      with_validation=True)
+    assert [e[:3] for e in events] == [
+        ("before", 0, 0), ("after", 0, 0), ("before", 1, 0), ("after", 1, 0),
+        ("before", 2, 0), ("after", 2, 0)]
+    afters = [e for e in events if e[0] == "after"]
+    assert [a[3] for a in afters] == train["loss"][1].tolist()
+    assert [a[4] for a in afters] == valid["loss"][1].tolist()
+    assert train.steps == [(0, 0), (0, 1), (0, 2)]
+    assert train["loss"][1][2] < train["loss"][1][0]
+    keys = afters[0][5]
+    assert {"epoch", "fold", "scheduler", "loss", "val_loss", "val_pred",
+            "epoch_time", "samples_per_second", "lr", "batch_loss"} <= set(keys)
+
+
+def test_loss_protocol_with_layer_outputs_and_components():
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(3, 1)
+
+        def forward(self, x):
+            out = self.linear(x)
+            return out, {"hidden": out * 2}
+
+    class Loss:
+        def __init__(self):
+            self.layer_outputs = None
+            self.seen = []
+
+        def __call__(self, outputs, targets):
+            self.seen.append(self.layer_outputs)
+            mse = ((outputs - targets) ** 2).mean()
+            extra = self.layer_outputs["hidden"].abs().mean()
+            return mse + 0 * extra, {"mse": mse, "hidden": extra}
+    loss = Loss()
+    interface = linear_interface(model=Model(), loss=loss)
+    train, _ = interface.training(regression_manager(), nb_epochs=1,
+                                  with_validation=False)
+    assert all("hidden" in seen for seen in loss.seen) and len(loss.seen) == 4
+    assert set(train.metrics) == {"loss", "mse", "hidden"}
+
+
+def test_metrics_and_testing():
+    def mae(outputs, targets):
+        return (outputs - targets).abs().mean()
+    interface = linear_interface(metrics=[mae])
+    manager = regression_manager(test=True)
+    train, _ = interface.training(manager, nb_epochs=2, with_validation=False)
+    assert "mae" in train.metrics
+    y, X, y_true, loss, values = interface.testing(manager)
+    assert y.shape == (8, 1) and X.shape == (8, 3) and y_true.shape == (8, 1)
+    assert loss == pytest.approx(float(((y - y_true) ** 2).mean()), rel=1e-5)
+    assert values["mae"] == pytest.approx(float(np.abs(y - y_true).mean()),
+                                          rel=1e-5)
+
+
+def test_checkpoints_every_n_epochs(tmp_path):
+    interface = linear_interface(keep_checkpoints=10)
+    interface.training(regression_manager(), nb_epochs=5, checkpointdir=str(
+        tmp_path), save_after_epochs=2, with_validation=True)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["best.pth", "model_0_epoch_0.pth", "model_0_epoch_2.pth",
+                     "model_0_epoch_4.pth"]
+
+
+def test_only_the_last_checkpoints_are_kept(tmp_path):
+    linear_interface().training(regression_manager(), nb_epochs=4,
+                                checkpointdir=str(tmp_path),
+                                with_validation=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "model_0_epoch_2.pth", "model_0_epoch_3.pth"]
+
+
+def test_scheduler_steps_and_lr_reported():
+    interface = linear_interface()
+    scheduler = torch.optim.lr_scheduler.StepLR(interface.optimizer, 1, 0.5)
+    rates = []
+    interface.add_observer("after_epoch", lambda s: rates.append(s.lr))
+    interface.training(regression_manager(), nb_epochs=3, scheduler=scheduler,
+                       with_validation=False)
+    assert rates == [0.05, 0.025, 0.0125]
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(optimizer_name="Adamm"), "optimizer_name='Adamm'"),
+    (dict(loss=None, loss_name="MSE"), "loss_name='MSE'"),
+    (dict(loss=3), "loss=3"),
+    (dict(model="net"), "model='net'"),
+    (dict(momentun=0.9), "momentun"),
+    (dict(learning_rate=-1), "learning_rate=-1"),
+    (dict(device="gpu"), "device='gpu'"),
+    (dict(precision="fp8"), "precision='fp8'"),
+])
+def test_bad_arguments_are_one_line_errors(options, message):
+    with pytest.raises(MoEVAEError, match=message) as error:
+        linear_interface(**options)
+    assert "\n" not in str(error.value)
+
+
+def test_bad_training_arguments():
+    interface = linear_interface()
+    with pytest.raises(MoEVAEError, match="nb_epochs=0"):
+        interface.training(regression_manager(), nb_epochs=0)
+    with pytest.raises(MoEVAEError, match="fold_index=3"):
+        interface.training(regression_manager(), nb_epochs=1, fold_index=3)
+    with pytest.raises(MoEVAEError, match="signal='after_batches'"):
+        interface.add_observer("after_batches", print)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a CPU-only box")
+def test_use_cuda_without_gpu_warns_once_and_trains_on_cpu(monkeypatch):
+    import moevae.interfaces as module
+    monkeypatch.setattr(module, "_warned_no_cuda", False)
+    with pytest.warns(RuntimeWarning, match="no GPU") as record:
+        interface = linear_interface(use_cuda=True)
+        linear_interface(use_cuda=True)
+    assert len(record) == 1 and interface.device.type == "cpu"
+    interface.training(regression_manager(), nb_epochs=1,
+                       with_validation=False)
+
+
+def test_nonfinite_loss_stops_with_batch_and_component():
+    interface = linear_interface()
+    with pytest.raises(NonFiniteLossError, match=r"epoch 1/2: non-finite "
+                       r"loss .* at batch \d/4") as error:
+        interface.training(regression_manager(poison=20), nb_epochs=2,
+                           with_validation=False)
+    assert "the last checkpoint is kept" in str(error.value)
+    assert all(torch.isfinite(p).all() for p in interface.model.parameters())
+
+
+def test_nonfinite_batches_can_be_skipped():
+    interface = linear_interface(nonfinite="skip")
+    train, _ = interface.training(regression_manager(poison=20), nb_epochs=2,
+                                  with_validation=False)
+    assert interface.skipped_batches == 2 and np.isfinite(
+        train["loss"][1]).all()
+
+
+def test_moe_model_trains_and_reports_components(mnist_dir):
+    from moevae.datasets import fetch_minst
+    from moevae.transforms import flatten
+    data = fetch_minst(str(mnist_dir))
+    manager = DataManager(data.input_path, data.metadata_path,
+                          stratify_label="label", number_of_folds=10,
+                          batch_size=100, test_size=0,
+                          input_transforms=[flatten], add_input=True)
+    torch.manual_seed(0)
+    interface = DeepLearningInterface(model=FusedManager(), loss=ManagerLoss(),
+                                      optimizer_name="Adam",
+                                      learning_rate=1e-3)
+    train, _ = interface.training(manager, nb_epochs=2, fold_index=0,
+                                  with_validation=False)
+    assert train.metrics == ["loss", "expected_expert_loss", "balancing_loss"]
+    losses = train["loss"][1]
+    assert losses[1] < losses[0] and 150 < losses[1] < 600
+
+
+def test_resolve_device_auto_and_cpu():
+    assert resolve_device("cpu", use_cuda=True).type == "cpu"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert resolve_device("auto", use_cuda=False).type == expected
