@@ -1,7 +1,18 @@
 """argparse with one-line errors: ``prog: error: ...``, exit status 2."""
 import argparse
 import sys
-from typing import NoReturn
+from typing import NamedTuple, NoReturn, Optional
+from urllib.parse import urlparse
+
+
+class BoardAddress(NamedTuple):
+    """Where the board's server is; ``auto``: start one there if needed."""
+    host: str
+    port: int
+    auto: bool = False
+
+
+DEFAULT_BOARD = BoardAddress("http://localhost", 8097, auto=True)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -23,3 +34,22 @@ def port_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{port} is out of range "
                                          "(expected 1-65535)")
     return port
+
+
+def board_address(text: str) -> Optional[BoardAddress]:
+    """'auto' -> the default address, 'off' -> None, else an http URL."""
+    if text == "auto":
+        return DEFAULT_BOARD
+    if text == "off":
+        return None
+    parsed = urlparse(text)
+    try:
+        port = parsed.port or 8097
+    except ValueError:
+        port = None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or \
+            port is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected auto, off or a URL such as "
+            "http://localhost:8097")
+    return BoardAddress(f"{parsed.scheme}://{parsed.hostname}", port)

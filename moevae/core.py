@@ -17,7 +17,6 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import numpy as np
 import torch
 
-from . import checkpoint as ckpt
 from .engine import EpochRunner, EpochTotals
 from .errors import MoEVAEValueError, TrainingInterrupted, bad_value, \
     check_positive_int

@@ -44,11 +44,11 @@ def write_mnist_idx(folder: Path, train: int = 600, test: int = 100,
     return folder
 
 
-def start_server(port: int, env_path: Path, extra_env=None):
+def start_server(port: int, env_path: Path, extra_env=None, args=()):
     env = dict(os.environ, PYTHONUNBUFFERED="1", **(extra_env or {}))
     process = subprocess.Popen(
         [sys.executable, "-m", "moevae.server", "--port", str(port),
-         "--host", "127.0.0.1", "--env-path", str(env_path)],
+         "--host", "127.0.0.1", "--env-path", str(env_path), *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

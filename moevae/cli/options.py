@@ -3,16 +3,14 @@ import argparse
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
-from urllib.parse import urlparse
+from typing import Any, Dict, List
 
-from ..argparsing import OneLineParser
+from ..argparsing import OneLineParser, board_address
 from ..datasets.mnist import DEFAULT_DATA_DIR
 from ..interfaces import PRECISIONS
 from ..recipes import RECIPES
 
 NUMBER_OF_FOLDS = 10
-DEFAULT_BOARD = ("http://localhost", 8097)
 
 
 def positive_int(text: str) -> int:
@@ -45,25 +43,6 @@ def positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a number > 0")
     return value
-
-
-def board_address(text: str) -> Optional[Tuple[str, int]]:
-    """'auto' -> the default address, 'off' -> None, else an http URL."""
-    if text == "auto":
-        return DEFAULT_BOARD
-    if text == "off":
-        return None
-    parsed = urlparse(text)
-    try:
-        port = parsed.port or 8097
-    except ValueError:
-        port = None
-    if parsed.scheme not in ("http", "https") or not parsed.hostname or \
-            port is None:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: expected auto, off or a URL such as "
-            "http://localhost:8097")
-    return f"{parsed.scheme}://{parsed.hostname}", port
 
 
 def build_parser() -> OneLineParser:
@@ -175,12 +154,21 @@ def explicit_options(parser: OneLineParser, argv: List[str]) -> List[str]:
 def restore(key: str, value: Any) -> Any:
     if key in ("datasetdir", "run_dir", "checkpointdir") and value:
         return Path(value)
-    if key == "board" and isinstance(value, list):
-        return tuple(value)
+    if key == "board":
+        return board_address(value)
     return value
 
 
 def config_of(args: argparse.Namespace) -> Dict[str, Any]:
     """The options as JSON-ready values (saved as <run-dir>/config.json)."""
-    return {key: (str(value) if isinstance(value, Path) else value)
-            for key, value in vars(args).items() if key != "resume"}
+    config = {key: (str(value) if isinstance(value, Path) else value)
+              for key, value in vars(args).items() if key != "resume"}
+    config["board"] = board_text(args.board)
+    return config
+
+
+def board_text(board) -> str:
+    """The --board value that gives ``board`` back."""
+    if board is None:
+        return "off"
+    return "auto" if board.auto else f"{board.host}:{board.port}"

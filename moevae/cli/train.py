@@ -45,8 +45,8 @@ def build_manager(args) -> DataManager:
 
 
 def attach_board(interface, args, manager: DataManager, config) -> None:
-    host, port = args.board
-    board = Board(port=port, host=host, env=args.name,
+    host, port, auto = args.board
+    board = Board(port=port, host=host, env=args.name, start_server=auto,
                   log_path=args.run_dir / "board.jsonl")
     interface.board = board
     interface.add_observer("after_epoch", update_board)

@@ -27,6 +27,7 @@ logger = logging.getLogger("moevae")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 SERVER_START_TIMEOUT_S = 30.0
 DEFAULT_ENV_PATH = Path.home() / ".moevae" / "visdom"
+LOG_SCALE_WINDOWS = ("lr",)
 
 
 class Board:
@@ -91,12 +92,15 @@ class Board:
             self._append(window, trace + suffix, epoch, value)
 
     def _append(self, window: str, trace: str, epoch: int, value: Any) -> None:
+        """Points at x = epoch + 1 (or spread over the epoch, per batch)."""
         values = np.atleast_1d(np.asarray(value, dtype=np.float64))
-        steps = epoch + np.arange(len(values)) / max(len(values), 1)
-        self.viewer.line(
-            Y=values, X=steps, win=window, update="append", name=trace,
-            opts={"title": window, "xlabel": "epoch", "ylabel": window,
-                  "showlegend": True})
+        steps = epoch + np.arange(1, len(values) + 1) / len(values)
+        opts = {"title": window, "xlabel": "epoch", "ylabel": window,
+                "showlegend": True}
+        if window in LOG_SCALE_WINDOWS:
+            opts["ytype"] = "log"
+        self.viewer.line(Y=values, X=steps, win=window, update="append",
+                         name=trace, opts=opts)
 
     def _show_predictions(self, value: Any) -> None:
         if not self.display_pred:

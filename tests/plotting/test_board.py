@@ -1,0 +1,124 @@
+"""Board and observers against a mocked visdom client (autospec)."""
+from unittest import mock
+
+import numpy as np
+import pytest
+import torch
+
+from moevae.errors import MoEVAEError
+from moevae.interfaces import DeepLearningInterface
+from moevae.losses import ManagerLoss
+from moevae.models import FusedManager, build_manager
+from moevae.observable import SignalObject
+from moevae.plotting import Board, ExpertUsage, Reconstructions, sampling, \
+    show_config, update_board
+
+
+def signal_for(board, model=None, **values):
+    net = mock.Mock(board=board, device=torch.device("cpu"), model=model)
+    return SignalObject(object=net, signal="after_epoch", **values)
+
+
+def line_calls(viewer):
+    return [(c.kwargs["win"], c.kwargs["name"], c.kwargs["X"].tolist(),
+             c.kwargs["Y"].tolist()) for c in viewer.line.call_args_list]
+
+
+def test_update_board_train_and_validation_share_windows(mock_board,
+                                                         mock_viewer):
+    update_board(signal_for(mock_board, epoch=2, fold=0, scheduler=None,
+                            loss=3.5, kl_loss=1.0, val_loss=4.0,
+                            val_kl_loss=1.5, lr=0.001, epoch_time=1.25,
+                            samples_per_second=800.0,
+                            batch_loss=np.array([4.0, 3.0, 3.5, 3.5]),
+                            val_pred=np.zeros((2, 10))))
+    assert line_calls(mock_viewer) == [
+        ("loss", "train", [3.0], [3.5]),
+        ("kl_loss", "train", [3.0], [1.0]),
+        ("loss", "validation", [3.0], [4.0]),
+        ("kl_loss", "validation", [3.0], [1.5]),
+        ("lr", "train", [3.0], [0.001]),
+        ("epoch_time", "train", [3.0], [1.25]),
+        ("samples_per_second", "train", [3.0], [800.0]),
+        ("batch_loss", "train", [2.25, 2.5, 2.75, 3.0], [4.0, 3.0, 3.5, 3.5])]
+    for call in mock_viewer.line.call_args_list:
+        assert call.kwargs["update"] == "append"
+        assert call.kwargs["opts"]["title"] == call.kwargs["win"]
+    mock_viewer.images.assert_not_called()  # display_pred is off
+
+
+def test_later_folds_get_their_own_traces(mock_board, mock_viewer):
+    update_board(signal_for(mock_board, epoch=0, fold=3, scheduler=None,
+                            loss=torch.tensor(2.0)))
+    assert line_calls(mock_viewer) == [("loss", "train (fold 3)", [1.0],
+                                        [2.0])]
+
+
+def test_display_pred_images(mock_viewer):
+    board = Board(client=mock_viewer, display_pred=True,
+                  prepare_pred=lambda y: np.asarray(y).reshape(-1, 1, 2, 2))
+    board.update_plots({"val_pred": np.zeros((3, 4))}, epoch=0)
+    assert mock_viewer.images.call_args.args[0].shape == (3, 1, 2, 2)
+
+
+@pytest.mark.parametrize("layout", ["fused", "per-expert"])
+def test_sampling_sends_zoomed_expert_images(mock_board, mock_viewer, layout):
+    torch.manual_seed(0)
+    model = FusedManager() if layout == "fused" else build_manager()
+    state = torch.get_rng_state()
+    sampling(signal_for(mock_board, model=model, epoch=0))
+    assert torch.equal(torch.get_rng_state(), state)  # training RNG intact
+    images = mock_viewer.images.call_args.args[0]
+    assert images.shape == (10, 1, 140, 140)
+    assert images.max() == pytest.approx(255) and images.min() >= 0
+    # nearest-neighbour zoom: 5 x 5 blocks of one value
+    block = images[3, 0, 50:55, 70:75]
+    assert np.all(block == block[0, 0])
+    assert mock_viewer.images.call_args.kwargs["win"] == "sampling"
+
+
+def test_reconstructions_grid(mock_board, mock_viewer):
+    torch.manual_seed(0)
+    model = FusedManager()
+    inputs = torch.rand(4, 784)
+    Reconstructions(inputs, zoom=2)(signal_for(mock_board, model=model))
+    call = mock_viewer.images.call_args
+    images = call.args[0]
+    assert images.shape == (4 * 12, 1, 56, 56)  # input, mixture, 10 experts
+    np.testing.assert_allclose(images[:4, 0, ::2, ::2],
+                               inputs.reshape(4, 28, 28) * 255, rtol=1e-5)
+    assert call.kwargs["nrow"] == 4 and call.kwargs["win"] == "reconstructions"
+    assert model.training  # mode restored
+
+
+def test_expert_usage_bars(mock_board, mock_viewer):
+    usage = ExpertUsage()
+    probs = torch.tensor([[0.5, 0.5, 0.0], [0.0, 1.0, 0.0]])
+    usage.after_batch(SignalObject(outputs=probs))
+    usage.after_batch(SignalObject(outputs=probs))
+    usage.after_epoch(signal_for(mock_board, epoch=0))
+    call = mock_viewer.bar.call_args
+    np.testing.assert_allclose(call.kwargs["X"], [0.25, 0.75, 0.0])
+    assert call.kwargs["win"] == "expert_usage"
+    assert len(call.kwargs["opts"]["rownames"]) == 3
+
+
+def test_expert_usage_attaches_to_an_interface(mock_board, mock_viewer):
+    interface = DeepLearningInterface(model=FusedManager(), loss=ManagerLoss())
+    handles = ExpertUsage().attach(interface)
+    assert len(handles) == 2 and interface.has_observers("after_batch")
+
+
+def test_config_pane_escapes_html(mock_board, mock_viewer):
+    show_config(mock_board, {"name": "<run>", "epochs": 3})
+    text = mock_viewer.text.call_args.args[0]
+    assert "&lt;run&gt;" in text and "<td>3</td>" in text
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(port=0), "port=0"), (dict(port="8097"), "port='8097'"),
+    (dict(host="localhost"), "host='localhost'"),
+    (dict(env="a/b"), "env='a/b'")])
+def test_bad_board_arguments(mock_viewer, options, message):
+    with pytest.raises(MoEVAEError, match=message):
+        Board(client=mock_viewer, **options)

@@ -1,0 +1,126 @@
+"""The board against a real offline Visdom server on 127.0.0.1."""
+import json
+import logging
+
+import pytest
+
+from moevae.cli import replay as replay_cli
+from moevae.cli import train as train_cli
+from moevae.plotting import Board
+from tests.helpers import Server, free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+LINE_WINDOWS = ("loss", "expected_expert_loss", "balancing_loss", "lr",
+                "epoch_time", "samples_per_second")
+OTHER_WINDOWS = ("sampling", "reconstructions", "expert_usage", "config",
+                 "batch_loss")
+
+
+def train(tmp_path, mnist_dir, board, epochs=2, name="itest"):
+    args = ["--epochs", str(epochs), "--board", board, "--datasetdir",
+            str(mnist_dir), "--run-dir", str(tmp_path / name), "--name", name,
+            "--seed", "1"]
+    return train_cli.main(args)
+
+
+def points(window):
+    """{trace name: number of points} of a line window."""
+    return {trace["name"]: len(trace["x"])
+            for trace in window["content"]["data"]}
+
+
+def check_board(windows, epochs, name):
+    for key in LINE_WINDOWS:
+        assert points(windows[key]) == {"train": epochs}, key
+    for key in OTHER_WINDOWS:
+        assert key in windows, key
+    assert sum(points(windows["batch_loss"]).values()) == 7 * epochs
+    assert windows["sampling"]["type"] == "image"
+    assert windows["config"]["type"] == "text"
+    assert name in windows["config"]["content"]
+
+
+def test_a_run_draws_every_panel(tmp_path, mnist_dir, visdom_server):
+    assert train(tmp_path, mnist_dir, visdom_server.url) == 0
+    check_board(visdom_server.windows("itest"), 2, "itest")
+    log = tmp_path / "itest" / "board.jsonl"
+    assert all(json.loads(line)[0] in ("events", "update", "close")
+               for line in log.read_text().splitlines())
+
+
+def test_server_killed_mid_run_then_back(tmp_path, mnist_dir, monkeypatch,
+                                         caplog):
+    server = Server(tmp_path / "env").start()
+    original = train_cli.attach_board
+
+    def attach_with_outage(interface, *args):
+        original(interface, *args)
+
+        def outage(signal):
+            if signal.epoch == 0:
+                server.stop()
+            if signal.epoch == 2:
+                server.start()
+        interface.add_observer("after_epoch", outage)
+    monkeypatch.setattr(train_cli, "attach_board", attach_with_outage)
+    try:
+        with caplog.at_level(logging.INFO, logger="moevae"):
+            assert train(tmp_path, mnist_dir, server.url, epochs=4) == 0
+        check_board(server.windows("itest"), 4, "itest")
+    finally:
+        server.stop()
+    down = [r for r in caplog.records if "not answering" in r.message]
+    assert len(down) == 1
+    assert any("answers again" in r.message for r in caplog.records)
+
+
+def test_no_server_then_replay_into_a_fresh_one(tmp_path, mnist_dir, caplog,
+                                                capsys):
+    url = f"http://127.0.0.1:{free_port()}"
+    with caplog.at_level(logging.WARNING, logger="moevae"):
+        assert train(tmp_path, mnist_dir, url, name="offline") == 0
+    assert len([r for r in caplog.records if "not answering" in r.message]
+               ) == 1
+    server = Server(tmp_path / "fresh")
+    server.port = int(url.rsplit(":", 1)[1])
+    server.start()
+    try:
+        log = tmp_path / "offline" / "board.jsonl"
+        assert replay_cli.main([str(log), "--board", url]) == 0
+        assert "windows drawn in offline" in capsys.readouterr().out
+        check_board(server.windows("offline"), 2, "offline")
+    finally:
+        server.stop()
+
+
+def test_replay_errors(tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('["events", {"win": "a"}]\nnot json\n')
+    assert replay_cli.main([str(bad), "--board",
+                            f"http://127.0.0.1:{free_port()}"]) == 2
+    assert "bad.jsonl:2: not a visdom log line" in capsys.readouterr().err
+    good = tmp_path / "good.jsonl"
+    good.write_text('["events", {"win": "a", "eid": "e"}]\n')
+    assert replay_cli.main([str(good), "--board",
+                            f"http://127.0.0.1:{free_port()}"]) == 1
+    assert "does not answer" in capsys.readouterr().err
+
+
+def test_board_starts_a_local_server_when_none_answers(tmp_path, monkeypatch):
+    from moevae.plotting import board as board_module
+    monkeypatch.setattr(board_module, "DEFAULT_ENV_PATH", tmp_path / "env")
+    monkeypatch.setattr(board_module.start_local_server, "__defaults__",
+                        (tmp_path / "env",))
+    port = free_port()
+    board = Board(port=port, host="http://localhost", env="auto",
+                  log_path=False)
+    try:
+        assert board.server is not None and board.server.poll() is None
+        board.viewer.text("hello", win="note")
+        assert board.flush(10)
+        watcher = Server(tmp_path / "unused")
+        watcher.port = port
+        assert "note" in watcher.windows("auto")
+    finally:
+        board.close()
+        board.stop_server()
