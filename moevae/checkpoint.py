@@ -8,6 +8,7 @@ and CUDA) and the loader's order state, so a resumed run continues with the
 very batches and random draws it would have had. Loading uses
 ``torch.load(weights_only=True)``: a checkpoint can never run code.
 """
+import contextlib
 import logging
 import random
 import re
@@ -82,6 +83,14 @@ def save_checkpoint(directory: Path, payload: Dict[str, Any], fold: int,
         raise CheckpointWriteError(f"cannot write checkpoint {path}: "
                               f"{error.strerror or error}{kept}") from None
     return path
+
+
+def remove_stale_temporaries(directory: Path) -> None:
+    """Delete temporary files left by a write that was killed midway."""
+    for path in Path(directory).glob(".*.pth.*.tmp"):
+        with contextlib.suppress(OSError):
+            path.unlink()
+            logger.info("removed %s, left by an interrupted write", path.name)
 
 
 def prune(directory: Path, keep_last: int) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import numpy as np
 import torch
 
+from . import checkpoint as ckpt
 from .engine import EpochRunner, EpochTotals
 from .errors import MoEVAEValueError, TrainingInterrupted, bad_value, \
     check_positive_int
@@ -112,6 +113,7 @@ class Base(Observable):
         except OSError as error:
             raise bad_value("checkpointdir", str(directory),
                             f"a writable folder ({error.strerror})") from None
+        ckpt.remove_stale_temporaries(directory)
         return directory
 
     def _train_fold(self, manager, fold: int, state: "RunState",
