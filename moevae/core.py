@@ -43,6 +43,7 @@ class Base(Observable):
         self.add_labels, self.precision = add_labels, precision
         self.nonfinite, self.keep_checkpoints = nonfinite, keep_checkpoints
         self.board = None
+        self.forward = model  # replaced by a compiled forward on request
         self.skipped_batches = 0
         self.runner = EpochRunner(self)
         self._stop_signal: Optional[int] = None

@@ -163,7 +163,7 @@ class EpochRunner:
             net.optimizer.zero_grad(set_to_none=True)
         with net.autocast():
             outputs, layer_outputs = parse_outputs(
-                net.model(inputs, *args), "model")
+                net.forward(inputs, *args), "model")
             if hasattr(net.loss, "layer_outputs"):
                 net.loss.layer_outputs = layer_outputs
             loss, components = parse_outputs(

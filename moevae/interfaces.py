@@ -42,6 +42,8 @@ class DeepLearningInterface(Base):
     precision: 'fp32' (default), 'tf32' (CUDA matmuls) or 'bf16' autocast.
     nonfinite: 'raise' (stop at a NaN/inf loss) or 'skip' such batches.
     keep_checkpoints: how many recent checkpoints to keep (plus best.pth).
+    compile: run the forward pass through torch.compile (with CUDA graphs,
+        mode 'reduce-overhead', on a GPU); the first epoch pays the compile.
     """
 
     def __init__(self, net_params: Any = None, pretrained: Optional[str] = None,
@@ -52,7 +54,8 @@ class DeepLearningInterface(Base):
                  loss: Any = None, optimizer: Optional[torch.optim.Optimizer] = None,
                  device: Union[str, torch.device, None] = None,
                  precision: str = "fp32", nonfinite: str = "raise",
-                 keep_checkpoints: int = 2, **kwargs: Any):
+                 keep_checkpoints: int = 2, compile: bool = False,
+                 **kwargs: Any):
         ensure_console_logging()
         if net_params is not None:
             raise bad_value("net_params", net_params, "None (give the "
@@ -65,9 +68,7 @@ class DeepLearningInterface(Base):
             raise bad_value("nonfinite", nonfinite, f"one of {NONFINITE}")
         check_positive_int("keep_checkpoints", keep_checkpoints)
         target = resolve_device(device, use_cuda)
-        if precision == "tf32" and target.type == "cuda":
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
+        configure_precision(precision, target)
         model = model.to(target)
         if pretrained is not None:
             payload = ckpt.load_checkpoint(pretrained, map_location=target)
@@ -80,6 +81,52 @@ class DeepLearningInterface(Base):
         super().__init__(model, build_loss(loss, loss_name), optimizer, target,
                          build_metrics(metrics), add_labels, precision,
                          nonfinite, keep_checkpoints)
+        if compile:
+            self.forward = compiled(model, target)
+
+
+def configure_precision(precision: str, device: torch.device) -> None:
+    """Turn on TF32; say when a precision cannot help on this device."""
+    if precision == "tf32":
+        if device.type != "cuda":
+            warnings.warn("precision='tf32' only changes CUDA matmuls; "
+                          "training in float32 on the CPU", RuntimeWarning,
+                          stacklevel=3)
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    if precision == "bf16" and device.type == "cpu" and \
+            not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        warnings.warn("precision='bf16': this CPU has no bfloat16 matrix "
+                      "instructions, autocast will be slower than float32",
+                      RuntimeWarning, stacklevel=3)
+
+
+def compiled(model: torch.nn.Module, device: torch.device
+             ) -> "CompiledForward":
+    """torch.compile of the forward pass (CUDA graphs on a GPU)."""
+    return CompiledForward(model, "reduce-overhead" if device.type == "cuda"
+                           else "default")
+
+
+class CompiledForward:
+    """A compiled forward; where compiling fails, warn once and run eager."""
+
+    def __init__(self, model: torch.nn.Module, mode: str):
+        self.model = model
+        self.function = torch.compile(model, mode=mode)
+        self.failed = False
+
+    def __call__(self, *args: Any):
+        if not self.failed:
+            try:
+                return self.function(*args)
+            except Exception as error:  # compiler missing, unsupported op
+                self.failed = True
+                first_line = (str(error).strip().splitlines() or [""])[0]
+                warnings.warn(f"compile=True: torch.compile failed here "
+                              f"({type(error).__name__}: {first_line[:200]});"
+                              " training without it", RuntimeWarning)
+        return self.model(*args)
 
 
 def resolve_device(device: Union[str, torch.device, None],

@@ -204,3 +204,37 @@ def test_resolve_device_auto_and_cpu():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert resolve_device("auto", use_cuda=False).type == expected
+
+
+@pytest.mark.slow
+def test_compiled_forward_trains_like_eager():
+    eager = linear_interface()
+    compiled = linear_interface(compile=True)
+    torch.manual_seed(1)  # the same batch order for both
+    first, _ = eager.training(regression_manager(), nb_epochs=2,
+                              with_validation=False)
+    torch.manual_seed(1)
+    second, _ = compiled.training(regression_manager(), nb_epochs=2,
+                                  with_validation=False)
+    assert not compiled.forward.failed
+    np.testing.assert_allclose(first["loss"][1], second["loss"][1],
+                               rtol=1e-4)
+
+
+def test_compile_failure_falls_back_with_one_warning(monkeypatch):
+    interface = linear_interface(compile=True)
+
+    def broken(*args):
+        raise RuntimeError("no C++ compiler\\nmore details")
+    monkeypatch.setattr(interface.forward, "function", broken)
+    with pytest.warns(RuntimeWarning, match="no C.. compiler") as record:
+        interface.training(regression_manager(), nb_epochs=1,
+                           with_validation=False)
+    assert len(record) == 1 and interface.forward.failed
+
+
+def test_precision_warnings_on_cpu():
+    if torch.cuda.is_available():
+        pytest.skip("CPU-only behaviour")
+    with pytest.warns(RuntimeWarning, match="only changes CUDA"):
+        linear_interface(precision="tf32")

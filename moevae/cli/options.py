@@ -83,6 +83,8 @@ def build_parser() -> OneLineParser:
         help="fused expert stack or the seed's modules (default %(default)s)")
     add("--precision", choices=PRECISIONS, default="fp32",
         help="fp32, tf32 (CUDA) or bf16 autocast (default %(default)s)")
+    add("--compile", action="store_true", help="torch.compile the forward "
+        "pass (CUDA graphs on a GPU; the first epoch pays the compile)")
     add("--learning-rate", type=positive_float,
         help="Adam learning rate (default: the recipe's)")
     add("--threads", type=positive_int, help="CPU threads for torch "

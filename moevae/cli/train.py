@@ -73,7 +73,7 @@ def run(args) -> int:
         learning_rate=args.learning_rate or recipe.learning_rate,
         loss=recipe.build_loss(), device=args.device,
         precision=args.precision, nonfinite=args.nonfinite,
-        keep_checkpoints=args.keep)
+        keep_checkpoints=args.keep, compile=args.compile)
     for observer in recipe.observers:
         interface.add_observer("after_epoch", observer)
     if args.board is not None:
