@@ -18,8 +18,8 @@ from ..errors import CheckpointWriteError, MoEVAEError, NonFiniteLossError, \
 from ..fileio import write_json
 from ..interfaces import DeepLearningInterface
 from ..log import ensure_console_logging
-from ..plotting import Board, ExpertUsage, Reconstructions, sampling, \
-    show_config, update_board
+from ..plotting import Board, ClusteringMonitor, ExpertUsage, \
+    Reconstructions, sampling, show_config, update_board
 from ..recipes import get_recipe
 from ..transforms import flatten
 from .options import NUMBER_OF_FOLDS, config_of, parse
@@ -78,6 +78,10 @@ def run(args) -> int:
         interface.add_observer("after_epoch", observer)
     if args.board is not None:
         attach_board(interface, args, manager, config)
+    held_out = manager["validation"][args.fold].indices
+    interface.add_observer("after_epoch", ClusteringMonitor(
+        np.array(manager.inputs[held_out]).reshape(len(held_out), -1),
+        manager.metadata["label"].to_numpy()[held_out]))
     logger.info("training on %s, %d threads; run folder %s",
                 interface.device, torch.get_num_threads(), args.run_dir)
     train_history, valid_history = interface.training(

@@ -70,6 +70,13 @@ class FusedManager(nn.Module):
                                    z_mu=z_mu.transpose(1, 2),
                                    z_var=z_var.transpose(1, 2))
 
+    def gate(self, x: torch.Tensor) -> torch.Tensor:
+        """The manager's probabilities alone (no expert is run)."""
+        hidden = torch.sigmoid(func.linear(
+            x, self.in_weight[:self.hidden_dim],
+            self.in_bias[:self.hidden_dim]))
+        return func.softmax(self.linear2(hidden), dim=1)
+
     @staticmethod
     def draw_noise(z_var: torch.Tensor) -> torch.Tensor:
         """N(0, 1) noise like (K, L, B) ``z_var``, drawn in (K, B, L) order.

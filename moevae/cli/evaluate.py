@@ -1,0 +1,71 @@
+"""``moevae evaluate CHECKPOINT``: how well the experts split the digits.
+
+Prints ACC (Hungarian matching), NMI, ARI, each expert's share of the
+images and the expert x digit counts; writes them as JSON and draws the
+confusion matrix and each expert's samples as PNG files.
+Exit status: 0 done, 2 bad input (missing or mismatching checkpoint).
+"""
+import sys
+import warnings
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+import pandas as pd
+
+from ..argparsing import OneLineParser
+from ..datasets import fetch_minst
+from ..datasets.mnist import DEFAULT_DATA_DIR
+from ..errors import MoEVAEError
+from ..evaluation import evaluate, load_model, write_reports
+
+
+def parse(argv: List[str]):
+    parser = OneLineParser(prog="moevae evaluate",
+                           description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", type=Path,
+                        help="a checkpoint (.pth) or a model state dict")
+    parser.add_argument("--datasetdir", type=Path, default=DEFAULT_DATA_DIR,
+                        help="MNIST folder (default %(default)s)")
+    parser.add_argument("--json", type=Path, help="report file (default "
+                        "<checkpoint folder>/evaluation.json)")
+    parser.add_argument("--pictures", type=Path, help="folder for "
+                        "confusion.png and experts.png (default: the "
+                        "report's folder)")
+    args = parser.parse_args(argv)
+    if not args.checkpoint.is_file():
+        parser.error(f"argument checkpoint: {args.checkpoint}: no such file")
+    args.json = args.json or args.checkpoint.parent / "evaluation.json"
+    args.pictures = args.pictures or args.json.parent
+    return args
+
+
+def report(scores) -> str:
+    usage = " ".join(f"{share:.1%}" for share in scores.usage)
+    counts = "\n".join(f"  expert {k}: " + " ".join(f"{n:5d}" for n in row)
+                       for k, row in enumerate(scores.confusion))
+    return (f"ACC {scores.acc:.4f}  NMI {scores.nmi:.4f}  ARI "
+            f"{scores.ari:.4f}  ({scores.collapsed} expert(s) under 2%)\n"
+            f"usage per expert: {usage}\n"
+            "expert x digit:  " + " ".join(f"{d:5d}" for d in range(
+                len(scores.confusion[0]))) + "\n" + counts)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    try:
+        model = load_model(args.checkpoint)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = fetch_minst(str(args.datasetdir))
+        images = np.load(data.input_path, mmap_mode="r")
+        labels = pd.read_csv(data.metadata_path, sep="\t")["label"].to_numpy()
+        scores = evaluate(model, images, labels)
+        paths = write_reports(scores, model, args.json, args.pictures,
+                              str(args.checkpoint))
+    except MoEVAEError as error:
+        print(f"moevae evaluate: error: {error}", file=sys.stderr)
+        return 2
+    print(f"{args.checkpoint}: {len(labels)} images\n{report(scores)}")
+    print("written: " + ", ".join(str(path) for path in paths))
+    return 0

@@ -1,0 +1,75 @@
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+from moevae.cli import evaluate as evaluate_cli
+from moevae.cli import train as train_cli
+from moevae.models import build_manager
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from tests.helpers import write_mnist_idx
+    root = tmp_path_factory.mktemp("trained")
+    mnist_dir = write_mnist_idx(root / "mnist")
+    assert train_cli.main(["--epochs", "1", "--board", "off", "--datasetdir",
+                           str(mnist_dir), "--run-dir", str(root / "run")]
+                          ) == 0
+    return mnist_dir, root / "run" / "checkpoints" / "model_0_epoch_0.pth"
+
+
+def test_writes_valid_json_and_pictures(tmp_path, trained, capsys):
+    mnist_dir, checkpoint = trained
+    report = tmp_path / "report.json"
+    assert evaluate_cli.main([str(checkpoint), "--datasetdir", str(mnist_dir),
+                              "--json", str(report)]) == 0
+    payload = json.loads(report.read_text())
+    assert 0 < payload["acc"] <= 1 and 0 <= payload["nmi"] <= 1
+    assert len(payload["usage"]) == 10 and sum(payload["usage"]) == \
+        pytest.approx(1)
+    assert sum(map(sum, payload["confusion"])) == 700
+    for name in ("confusion.png", "experts.png"):
+        with Image.open(tmp_path / name) as picture:
+            assert picture.size[0] > 200 and picture.size[1] > 200
+    out = capsys.readouterr().out
+    assert f"ACC {payload['acc']:.4f}" in out and "expert 9:" in out
+
+
+def test_per_expert_state_dict_is_accepted(tmp_path, trained):
+    mnist_dir, _ = trained
+    torch.save(build_manager().state_dict(), tmp_path / "seed.pth")
+    assert evaluate_cli.main([str(tmp_path / "seed.pth"), "--datasetdir",
+                              str(mnist_dir)]) == 0
+    assert (tmp_path / "evaluation.json").is_file()
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "no such file"),
+    (b"garbage", "unreadable checkpoint"),
+    ("linear", "not a mixture-of-experts checkpoint"),
+    ("narrow", "'dec_out_weight' has shape .* in the checkpoint but"),
+])
+def test_refuses_missing_or_mismatching(tmp_path, trained, capsys, content,
+                                       message):
+    import re
+    mnist_dir, checkpoint = trained
+    target = tmp_path / "model.pth"
+    if content == "linear":
+        torch.save(torch.nn.Linear(3, 3).state_dict(), target)
+    elif content == "narrow":
+        state = torch.load(checkpoint, weights_only=True)["model"]
+        state["in_weight"] = state["in_weight"][:, :100]
+        torch.save({"model": state}, target)
+    elif content is not None:
+        target.write_bytes(content)
+    try:
+        code = evaluate_cli.main([str(target), "--datasetdir",
+                                  str(mnist_dir)])
+    except SystemExit as stop:
+        code = stop.code
+    err = capsys.readouterr().err
+    assert code == 2 and re.search(message, err), err
+    assert err.strip().count("\n") == 0
+    assert not (tmp_path / "evaluation.json").exists()
