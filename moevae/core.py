@@ -142,9 +142,9 @@ class Base(Observable):
     def _train_epoch(self, loaders, fold: int, epoch: int, state: "RunState",
                      directory: Optional[Path], save_after_epochs: int,
                      totals: Optional[EpochTotals]) -> None:
-        if totals is None:
-            self.notify_observers(Signal.BEFORE_EPOCH, epoch=epoch, fold=fold,
-                                  scheduler=state.scheduler)
+        # also when resuming mid-epoch: observers see every epoch start
+        self.notify_observers(Signal.BEFORE_EPOCH, epoch=epoch, fold=fold,
+                              scheduler=state.scheduler)
         desc = f"fold {fold} epoch {epoch + 1}/{state.nb_epochs}"
         started = time.perf_counter()
         totals = self.runner.run(loaders.train, True, desc, totals,

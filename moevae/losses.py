@@ -126,6 +126,7 @@ class ManagerLoss:
             losses = self.stacked_losses(layer_outputs, x)
         else:
             losses = self.per_expert_losses(layer_outputs, x)
+        self._last_losses = losses
         probs = full_precision(probs)
         expected_expert_loss = (losses * probs).sum(dim=1).mean(dim=0)
         importance = probs.sum(dim=0)
@@ -154,3 +155,36 @@ class ManagerLoss:
             nll = gaussian_nll(layer_outputs["x_pred"], x)
         kl = standard_normal_kl(layer_outputs["z_mu"], layer_outputs["z_var"])
         return (nll + kl).transpose(0, 1)
+
+
+class WarmStartLoss(ManagerLoss):
+    """ManagerLoss, after ``warm_epochs`` epochs on an initial partition.
+
+    During the warm start each expert fits the images of its own cluster
+    and the manager learns the partition (cross-entropy, weighted by
+    ``anchor_weight``); the partition comes as the labels (third argument).
+    Register :meth:`set_epoch` as a ``before_epoch`` observer.
+    """
+
+    def __init__(self, balancing_weight: float = 0.1, warm_epochs: int = 5,
+                 anchor_weight: float = 100.0):
+        super().__init__(balancing_weight)
+        self.warm_epochs, self.anchor_weight = warm_epochs, anchor_weight
+        self.epoch = 0
+
+    def set_epoch(self, signal) -> None:
+        self.epoch = signal.epoch
+
+    def __call__(self, probs: torch.Tensor, x: torch.Tensor,
+                 partition: Optional[torch.Tensor] = None) -> Losses:
+        combined, parts = super().__call__(probs, x)
+        if partition is None or self.epoch >= self.warm_epochs:
+            return combined, dict(parts, anchor_loss=torch.zeros_like(
+                combined))
+        losses = self._last_losses
+        chosen = torch.nn.functional.one_hot(partition, losses.shape[1])
+        expert_loss = (losses * chosen).sum(dim=1).mean()
+        anchor = torch.nn.functional.nll_loss(
+            full_precision(probs).clamp_min(1e-8).log(), partition)
+        return expert_loss + self.anchor_weight * anchor, dict(
+            parts, anchor_loss=anchor)

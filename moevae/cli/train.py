@@ -20,7 +20,8 @@ from ..interfaces import DeepLearningInterface
 from ..log import ensure_console_logging
 from ..plotting import Board, ClusteringMonitor, ExpertUsage, \
     Reconstructions, sampling, show_config, update_board
-from ..recipes import get_recipe
+from ..partition import partition_table
+from ..recipes import Recipe, get_recipe
 from ..transforms import flatten
 from .options import NUMBER_OF_FOLDS, config_of, parse
 
@@ -34,14 +35,24 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def build_manager(args) -> DataManager:
-    """The seed's DataManager: 10 stratified folds, flattened images."""
+def build_manager(args, recipe: Recipe) -> DataManager:
+    """The seed's DataManager: 10 stratified folds, flattened images.
+
+    A recipe that starts from a partition gets it as the labels.
+    """
     data = fetch_minst(str(args.datasetdir), download=args.download)
+    metadata_path, labels = data.metadata_path, None
+    if recipe.needs_partition:
+        images = np.load(data.input_path, mmap_mode="r")
+        metadata_path = str(partition_table(data.metadata_path, images,
+                                            args.run_dir, args.seed))
+        labels = "partition"
     return DataManager(
-        input_path=data.input_path, metadata_path=data.metadata_path,
-        stratify_label="label", number_of_folds=NUMBER_OF_FOLDS,
-        batch_size=args.batch_size, test_size=0, input_transforms=[flatten],
-        add_input=True, sample_size=1)
+        input_path=data.input_path, metadata_path=metadata_path,
+        labels=labels, stratify_label="label",
+        number_of_folds=NUMBER_OF_FOLDS, batch_size=args.batch_size,
+        test_size=0, input_transforms=[flatten], add_input=True,
+        sample_size=1)
 
 
 def attach_board(interface, args, manager: DataManager, config) -> None:
@@ -66,16 +77,15 @@ def run(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     seed_everything(args.seed)
-    manager = build_manager(args)
     recipe = get_recipe(args.recipe)
+    manager = build_manager(args, recipe)
     interface = DeepLearningInterface(
         model=recipe.build_model(args.layout), optimizer_name="Adam",
         learning_rate=args.learning_rate or recipe.learning_rate,
         loss=recipe.build_loss(), device=args.device,
         precision=args.precision, nonfinite=args.nonfinite,
         keep_checkpoints=args.keep, compile=args.compile)
-    for observer in recipe.observers:
-        interface.add_observer("after_epoch", observer)
+    recipe.attach(interface)
     if args.board is not None:
         attach_board(interface, args, manager, config)
     held_out = manager["validation"][args.fold].indices
