@@ -45,8 +45,11 @@ def test_seed_example_trains_and_draws_on_the_board(
                       for call in mock_viewer.line.call_args_list)
     for key in LOSS_KEYS:
         assert windows[key] == epochs, key
-    for call in mock_viewer.line.call_args_list:
-        assert call.kwargs["update"] == "append"
+    seen = set()
+    for call in mock_viewer.line.call_args_list:  # create, then append
+        window = call.kwargs["win"]
+        assert call.kwargs["update"] == ("append" if window in seen else None)
+        seen.add(window)
     images = mock_viewer.images.call_args_list
     assert len(images) == epochs
     array = images[0].args[0]

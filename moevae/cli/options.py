@@ -13,26 +13,22 @@ from ..recipes import RECIPES
 NUMBER_OF_FOLDS = 10
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer "
-                                         ">= 1")
-    return value
+def integer_at_least(minimum: int):
+    """argparse type: an integer >= minimum."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected an integer "
+                                             f">= {minimum}")
+        return value
+    return parse
 
 
-def natural(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer "
-                                         ">= 0")
-    return value
+positive_int = integer_at_least(1)
+natural = integer_at_least(0)
 
 
 def positive_float(text: str) -> float:

@@ -55,6 +55,7 @@ class Board:
         ensure_console_logging()
         self.port, self.host, self.env = check_address(port, host, env)
         self.display_pred, self.prepare_pred = display_pred, prepare_pred
+        self._windows: set = set()
         self.url = base_url(host, port)
         self.server: Optional[subprocess.Popen] = None
         self.log_path: Optional[Path] = None
@@ -99,7 +100,11 @@ class Board:
                 "showlegend": True}
         if window in LOG_SCALE_WINDOWS:
             opts["ytype"] = "log"
-        self.viewer.line(Y=values, X=steps, win=window, update="append",
+        # the first point creates the window with its layout, later ones
+        # (and other traces) are appended
+        update = "append" if window in self._windows else None
+        self._windows.add(window)
+        self.viewer.line(Y=values, X=steps, win=window, update=update,
                          name=trace, opts=opts)
 
     def _show_predictions(self, value: Any) -> None:

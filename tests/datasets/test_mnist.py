@@ -5,6 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from torchvision.transforms import functional as tvf
 
 from moevae.datasets import MNISTFallbackWarning, fetch_minst, fetch_mnist
@@ -161,3 +163,21 @@ def test_vectorised_conversion_matches_to_tensor():
     converted = mnist_module.to_float_images(images[:50])
     expected = torch.stack([tvf.to_tensor(image) for image in images[:50]])
     np.testing.assert_array_equal(converted, expected.numpy())
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.binary(max_size=64), compress=st.booleans(),
+       which=st.sampled_from(["train-images-idx3-ubyte",
+                              "train-labels-idx1-ubyte"]))
+def test_any_broken_idx_file_is_a_data_error(tmp_path, payload, compress,
+                                              which):
+    import gzip as gzip_module
+    folder = tmp_path / f"h{abs(hash((payload, compress, which)))}"
+    write_mnist_idx(folder, 20, 10)
+    (folder / f"{which}.gz").unlink()
+    data = gzip_module.compress(payload) if compress else payload
+    (folder / which).write_bytes(data)
+    with pytest.raises(DataError):
+        fetch_minst(str(folder))
+    assert not (folder / INPUTS_NAME).exists()

@@ -41,9 +41,13 @@ def test_update_board_train_and_validation_share_windows(mock_board,
         ("epoch_time", "train", [3.0], [1.25]),
         ("samples_per_second", "train", [3.0], [800.0]),
         ("batch_loss", "train", [2.25, 2.5, 2.75, 3.0], [4.0, 3.0, 3.5, 3.5])]
+    updates = [c.kwargs["update"] for c in mock_viewer.line.call_args_list]
+    # the first point creates its window; the validation trace is appended
+    assert updates == [None, None, "append", "append", None, None, None,
+                       None]
     for call in mock_viewer.line.call_args_list:
-        assert call.kwargs["update"] == "append"
         assert call.kwargs["opts"]["title"] == call.kwargs["win"]
+    assert mock_viewer.line.call_args_list[4].kwargs["opts"]["ytype"] == "log"
     mock_viewer.images.assert_not_called()  # display_pred is off
 
 
