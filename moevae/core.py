@@ -19,8 +19,8 @@ import torch
 
 from . import checkpoint as ckpt
 from .engine import EpochRunner, EpochTotals
-from .errors import MoEVAEValueError, TrainingInterrupted, bad_value, \
-    check_positive_int
+from .errors import MoEVAEValueError, NonFiniteLossError, \
+    TrainingInterrupted, bad_value, check_positive_int
 from .history import History
 from .observable import Observable, Signal
 from .resume import ResumePoint, RunState
@@ -153,6 +153,9 @@ class Base(Observable):
         if self._stop_signal is not None:
             self._interrupt(state, directory, loaders.train, fold, epoch,
                             totals)
+        if not totals.batches:
+            raise NonFiniteLossError(f"{desc}: every batch was skipped "
+                                     "(non-finite losses); nothing to train")
         values = totals.means()
         loss = values.pop("loss")
         state.step_scheduler(loss)

@@ -29,7 +29,8 @@ def embedding_partition(images: np.ndarray, clusters: int = 10,
     embedded = TSNE(2, perplexity=min(30.0, (len(flat) - 1) / 3),
                     init="pca", random_state=seed, n_jobs=-1
                     ).fit_transform(reduced)
-    mixture = GaussianMixture(clusters, n_init=3, random_state=seed)
+    # 10 starts: the most likely fit avoids merged or split digits
+    mixture = GaussianMixture(clusters, n_init=10, random_state=seed)
     return mixture.fit(embedded).predict(embedded)
 
 

@@ -238,3 +238,12 @@ def test_precision_warnings_on_cpu():
         pytest.skip("CPU-only behaviour")
     with pytest.warns(RuntimeWarning, match="only changes CUDA"):
         linear_interface(precision="tf32")
+
+
+def test_an_epoch_with_every_batch_skipped_is_an_error():
+    interface = linear_interface(nonfinite="skip")
+    manager = DataManager.from_numpy(
+        train_inputs=np.full((8, 3), 1e38, np.float32),
+        train_outputs=np.zeros((8, 1), np.float32), batch_size=4)
+    with pytest.raises(NonFiniteLossError, match="every batch was skipped"):
+        interface.training(manager, nb_epochs=1, with_validation=False)

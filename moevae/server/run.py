@@ -5,7 +5,8 @@ visdom's own launcher listens on every interface unless given
 ``--host`` only (127.0.0.1 by default; 0.0.0.0 inside the Docker image,
 whose port docker-compose publishes on the host's 127.0.0.1 only).
 Defaults can also come from MOEVAE_BOARD_HOST, MOEVAE_BOARD_PORT and
-MOEVAE_BOARD_ENV_PATH. Login: ``--enable-login`` with VISDOM_USERNAME and
+MOEVAE_BOARD_ENV_PATH. Login: ``--enable-login`` (visdom's
+``-enable_login``, or MOEVAE_BOARD_LOGIN=1) with VISDOM_USERNAME and
 VISDOM_PASSWORD (and optionally VISDOM_COOKIE) in the environment.
 """
 import argparse
@@ -47,8 +48,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                                              DEFAULT_ENV_PATH)),
                         help="where environments are saved "
                         "(default %(default)s)")
-    parser.add_argument("--enable-login", action="store_true",
-                        help="require VISDOM_USERNAME / VISDOM_PASSWORD")
+    parser.add_argument("--enable-login", "-enable_login",
+                        action="store_true",
+                        default=env.get("MOEVAE_BOARD_LOGIN", "0").lower()
+                        in ("1", "true", "yes"),
+                        help="require the login in VISDOM_USERNAME / "
+                        "VISDOM_PASSWORD (or set MOEVAE_BOARD_LOGIN=1)")
     return parser.parse_args(argv)
 
 

@@ -132,3 +132,10 @@ def test_compose_file_is_valid_and_local_only():
     assert "127.0.0.1:8097:8097" in result.stdout
     assert "healthcheck" in result.stdout and "board-data" in result.stdout
     assert "restart: unless-stopped" in result.stdout
+
+
+def test_login_can_be_asked_from_the_environment(tmp_path):
+    result = run_board("--env-path", str(tmp_path), env={
+        "MOEVAE_BOARD_LOGIN": "1", "VISDOM_USERNAME": "",
+        "VISDOM_PASSWORD": ""})
+    assert result.returncode == 2 and "--enable-login" in result.stderr
