@@ -62,7 +62,9 @@ def attach_board(interface, args, manager: DataManager, config) -> None:
     interface.board = board
     interface.add_observer("after_epoch", update_board)
     interface.add_observer("after_epoch", sampling)
-    fixed = manager["train"][args.fold].indices[:RECONSTRUCTED_IMAGES]
+    train_rows = manager["train"][args.fold].indices
+    fixed = train_rows[np.linspace(0, len(train_rows) - 1,
+                                   RECONSTRUCTED_IMAGES).astype(int)]
     interface.add_observer("after_epoch", Reconstructions(
         manager.inputs[fixed].reshape(len(fixed), -1).copy()))
     ExpertUsage().attach(interface)

@@ -28,6 +28,7 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 SERVER_START_TIMEOUT_S = 30.0
 DEFAULT_ENV_PATH = Path.home() / ".moevae" / "visdom"
 LOG_SCALE_WINDOWS = ("lr",)
+PANE_SIZE = {"width": 400, "height": 300}  # fixed sizes keep the grid tidy
 
 
 class Board:
@@ -97,7 +98,7 @@ class Board:
         values = np.atleast_1d(np.asarray(value, dtype=np.float64))
         steps = epoch + np.arange(1, len(values) + 1) / len(values)
         opts = {"title": window, "xlabel": "epoch", "ylabel": window,
-                "showlegend": True}
+                "showlegend": True, **PANE_SIZE}
         if window in LOG_SCALE_WINDOWS:
             opts["ytype"] = "log"
         # the first point creates the window with its layout, later ones

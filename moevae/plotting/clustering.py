@@ -45,7 +45,8 @@ class ClusteringMonitor:
                 Y=np.array([getattr(scores, name)]), X=np.array([epoch + 1]),
                 win="clustering", update="append", name=name.upper(),
                 opts={"title": "clustering (held-out)", "xlabel": "epoch",
-                      "ylabel": "score", "showlegend": True})
+                      "ylabel": "score", "showlegend": True, "width": 400,
+                      "height": 300})
         confusion = np.asarray(scores.confusion, dtype=np.float64)
         board.viewer.heatmap(
             X=confusion, win="confusion",
@@ -53,4 +54,4 @@ class ClusteringMonitor:
                   "columnnames": [str(c) for c in range(confusion.shape[1])],
                   "rownames": [f"expert {k}" for k in
                                range(confusion.shape[0])],
-                  "colormap": "Viridis"})
+                  "colormap": "Viridis", "width": 400, "height": 300})

@@ -128,6 +128,7 @@ class ExpertUsage:
         signal.object.board.viewer.bar(
             X=shares, win="expert_usage",
             opts={"title": f"expert usage (epoch {signal.epoch + 1})",
+                  "width": 400, "height": 300,
                   "rownames": [f"expert {k}" for k in range(len(shares))],
                   "ylabel": "mean manager probability"})
 
