@@ -98,3 +98,14 @@ class Server:
         """{window id: its content} of an environment, read back."""
         import json
         return json.loads(self.client(env).get_window_data(env=env))
+
+
+def seed_manager(mnist_dir: Path, batch_size: int = 100):
+    """The pynet example's DataManager over a test MNIST folder."""
+    from moevae.datasets import DataManager, fetch_minst
+    from moevae.transforms import flatten
+    data = fetch_minst(str(mnist_dir))
+    return DataManager(data.input_path, data.metadata_path,
+                       stratify_label="label", number_of_folds=10,
+                       batch_size=batch_size, test_size=0,
+                       input_transforms=[flatten], add_input=True)

@@ -4,6 +4,7 @@ import torch
 
 from moevae.losses import ManagerLoss
 from moevae.models import FusedManager, build_manager
+from tests.helpers import seed_manager
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
                                 reason="no CUDA device on this machine")
@@ -28,14 +29,8 @@ def test_fused_matches_per_expert_on_cuda():
                                      {"precision": "tf32"},
                                      {"compile": True}])
 def test_training_on_cuda(mnist_dir, options):
-    from moevae.datasets import DataManager, fetch_minst
     from moevae.interfaces import DeepLearningInterface
-    from moevae.transforms import flatten
-    data = fetch_minst(str(mnist_dir))
-    manager = DataManager(data.input_path, data.metadata_path,
-                          stratify_label="label", number_of_folds=10,
-                          batch_size=100, test_size=0,
-                          input_transforms=[flatten], add_input=True)
+    manager = seed_manager(mnist_dir)
     torch.manual_seed(0)
     interface = DeepLearningInterface(model=FusedManager(), loss=ManagerLoss(),
                                       use_cuda=True, **options)

@@ -9,6 +9,7 @@ from moevae.errors import MoEVAEError, NonFiniteLossError
 from moevae.interfaces import DeepLearningInterface, resolve_device
 from moevae.losses import ManagerLoss
 from moevae.models import FusedManager
+from tests.helpers import seed_manager
 
 
 def regression_manager(batch_size=8, rows=40, test=False, poison=None):
@@ -180,13 +181,7 @@ def test_nonfinite_batches_can_be_skipped():
 
 
 def test_moe_model_trains_and_reports_components(mnist_dir):
-    from moevae.datasets import fetch_minst
-    from moevae.transforms import flatten
-    data = fetch_minst(str(mnist_dir))
-    manager = DataManager(data.input_path, data.metadata_path,
-                          stratify_label="label", number_of_folds=10,
-                          batch_size=100, test_size=0,
-                          input_transforms=[flatten], add_input=True)
+    manager = seed_manager(mnist_dir)
     torch.manual_seed(0)
     interface = DeepLearningInterface(model=FusedManager(), loss=ManagerLoss(),
                                       optimizer_name="Adam",

@@ -14,12 +14,11 @@ import torch
 
 from moevae.checkpoint import list_checkpoints, load_checkpoint
 from moevae.cli import train as train_cli
-from moevae.datasets import DataManager, fetch_minst
 from moevae.errors import TrainingInterrupted
 from moevae.interfaces import DeepLearningInterface
 from moevae.losses import ManagerLoss
 from moevae.models import FusedManager
-from moevae.transforms import flatten
+from tests.helpers import seed_manager
 
 pytestmark = pytest.mark.slow
 SCRIPT = Path(__file__).with_name("killable_train.py")
@@ -162,23 +161,19 @@ def small_interface(seed=0):
 
 
 def test_interrupt_mid_epoch_in_process(tmp_path, mnist_dir):
-    data = fetch_minst(str(mnist_dir))
-
     def manager():
-        return DataManager(data.input_path, data.metadata_path,
-                           stratify_label="label", number_of_folds=10,
-                           batch_size=50, test_size=0,
-                           input_transforms=[flatten], add_input=True)
+        return seed_manager(mnist_dir, batch_size=50)
     whole = small_interface()
     whole.training(manager(), nb_epochs=3, checkpointdir=str(tmp_path / "a"),
                    fold_index=0, with_validation=False)
     broken = small_interface()
 
-    def stop(signal_object):
-        if signal_object.batch == 4 and not broken.history_marker:
-            broken.history_marker = True
+    stopped = []
+
+    def stop(signal_object):  # as if SIGTERM arrived during batch 5
+        if signal_object.batch == 4 and not stopped:
+            stopped.append(True)
             broken._stop_signal = signal.SIGTERM
-    broken.history_marker = False
     broken.add_observer("after_batch", stop)
     with pytest.raises(TrainingInterrupted, match="SIGTERM.*batch 5"):
         broken.training(manager(), nb_epochs=3,

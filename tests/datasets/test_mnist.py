@@ -181,3 +181,28 @@ def test_any_broken_idx_file_is_a_data_error(tmp_path, payload, compress,
     with pytest.raises(DataError):
         fetch_minst(str(folder))
     assert not (folder / INPUTS_NAME).exists()
+
+
+def test_torchvision_download_is_used_when_it_works(tmp_path, monkeypatch):
+    """torchvision's MNIST(download=True) leaves IDX files in MNIST/raw."""
+    import torchvision
+    monkeypatch.undo()  # the real _torchvision_download this time
+    calls = []
+
+    class FakeMNIST:
+        def __init__(self, root, train, download):
+            calls.append((train, download))
+            write_mnist_idx(tmp_path / "staging", 30, 10, layout="torchvision")
+            raw = tmp_path / "staging" / "MNIST" / "raw"
+            target = tmp_path / "d" / "MNIST" / "raw"
+            target.mkdir(parents=True, exist_ok=True)
+            for path in raw.iterdir():
+                (target / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setattr(torchvision.datasets, "MNIST", FakeMNIST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MNISTFallbackWarning)
+        item = fetch_minst(str(tmp_path / "d"))
+    assert calls == [(True, True), (False, True)]
+    assert np.load(item.input_path).shape == (40, 1, 28, 28)
+    assert "torchvision" in (tmp_path / "d" / "pynet_minst_source.json"
+                             ).read_text()
