@@ -81,11 +81,6 @@ class ArrayDataset(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
-    @property
-    def per_sample(self) -> bool:
-        """True when a transform must run on each sample as it is drawn."""
-        return bool(self.input_transforms or self.output_transforms)
-
     def __getitem__(self, item: int) -> DataItem:
         index = self.indices[item]
         seed = random.getrandbits(30)

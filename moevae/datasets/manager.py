@@ -146,15 +146,13 @@ class DataManager:
 
     def _datasets(self) -> Dict[str, Any]:
         def make(indices, augment: bool) -> ArrayDataset:
+            """pynet's per-sample view (loaders batch from tensors if any)."""
             extra = self.data_augmentation_transforms if augment else []
-            per_sample = self.tensors is None
             return ArrayDataset(
                 self.inputs, indices, labels=self.labels,
                 outputs=self.outputs, add_input=self.add_input,
-                input_transforms=(self.input_transforms + extra
-                                  if per_sample else []),
-                output_transforms=(self.output_transforms + extra
-                                   if per_sample else []))
+                input_transforms=self.input_transforms + extra,
+                output_transforms=self.output_transforms + extra)
         test = None if self.test_indices is None else make(
             self.test_indices, False)
         return {"train": [make(train, True) for train, _ in self.folds],

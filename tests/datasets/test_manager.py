@@ -48,6 +48,8 @@ def test_batches_shape_and_add_input(mnist):
     assert batches[-1].inputs.shape == (560 - 17 * 32, 784)
     assert all(torch.equal(b.inputs, b.outputs) for b in batches)
     assert batches[0].labels is None
+    sample = loaders.train.dataset[0]  # pynet's per-sample view
+    assert sample.inputs.shape == (784,) and sample.outputs is sample.inputs
     assert batches[0].inputs.dtype == torch.float32
 
 
