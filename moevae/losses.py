@@ -121,12 +121,17 @@ class ManagerLoss:
         self.criterion = VAELoss(use_distributions=False)
 
     def __call__(self, probs: torch.Tensor, x: torch.Tensor) -> Losses:
+        return self.combine(self.expert_losses(x), probs)
+
+    def expert_losses(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, K) VAE loss of every expert on every sample."""
         layer_outputs = _require(self.layer_outputs)
         if "logits" in layer_outputs or "x_pred" in layer_outputs:
-            losses = self.stacked_losses(layer_outputs, x)
-        else:
-            losses = self.per_expert_losses(layer_outputs, x)
-        self._last_losses = losses
+            return self.stacked_losses(layer_outputs, x)
+        return self.per_expert_losses(layer_outputs, x)
+
+    def combine(self, losses: torch.Tensor, probs: torch.Tensor) -> Losses:
+        """The manager-weighted expert loss plus the balancing term."""
         probs = full_precision(probs)
         expected_expert_loss = (losses * probs).sum(dim=1).mean(dim=0)
         importance = probs.sum(dim=0)
@@ -177,11 +182,11 @@ class WarmStartLoss(ManagerLoss):
 
     def __call__(self, probs: torch.Tensor, x: torch.Tensor,
                  partition: Optional[torch.Tensor] = None) -> Losses:
-        combined, parts = super().__call__(probs, x)
+        losses = self.expert_losses(x)
+        combined, parts = self.combine(losses, probs)
         if partition is None or self.epoch >= self.warm_epochs:
             return combined, dict(parts, anchor_loss=torch.zeros_like(
                 combined))
-        losses = self._last_losses
         chosen = torch.nn.functional.one_hot(partition, losses.shape[1])
         expert_loss = (losses * chosen).sum(dim=1).mean()
         anchor = torch.nn.functional.nll_loss(

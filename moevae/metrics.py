@@ -47,10 +47,14 @@ def confusion_matrix(clusters: np.ndarray, labels: np.ndarray,
 def clustering_accuracy(labels: np.ndarray, clusters: np.ndarray) -> float:
     """Best one-to-one cluster -> label accuracy (Hungarian matching)."""
     labels, clusters = _check(labels, clusters)
-    counts = confusion_matrix(clusters, labels, clusters.max() + 1,
-                              labels.max() + 1)
+    return matched_share(confusion_matrix(clusters, labels, clusters.max() + 1,
+                                          labels.max() + 1))
+
+
+def matched_share(counts: np.ndarray) -> float:
+    """Share of a confusion matrix on its best one-to-one matching."""
     rows, cols = linear_sum_assignment(counts, maximize=True)
-    return float(counts[rows, cols].sum() / len(labels))
+    return float(counts[rows, cols].sum() / counts.sum())
 
 
 def score_clustering(labels: np.ndarray, clusters: np.ndarray,
@@ -60,7 +64,7 @@ def score_clustering(labels: np.ndarray, clusters: np.ndarray,
     counts = confusion_matrix(clusters, labels, clusters_count,
                               labels.max() + 1)
     return ClusteringScores(
-        acc=clustering_accuracy(labels, clusters),
+        acc=matched_share(counts),
         nmi=float(normalized_mutual_info_score(labels, clusters)),
         ari=float(adjusted_rand_score(labels, clusters)),
         usage=(np.bincount(clusters, minlength=clusters_count) /

@@ -34,13 +34,8 @@ def read_log(path: Path) -> Journal:
 def replay(journal: Journal, address: BoardAddress,
            env: Optional[str] = None) -> int:
     """Post the windows to the server; return how many were drawn."""
-    transport = Transport(address.host, address.port)
-    for original in journal.envs():
-        target = env or original
-        transport.post(f"env/{target}", {"eid": target})
-        transport.post("close", {"win": None, "eid": target})
-    for endpoint, message in journal.messages():
-        transport.post(endpoint, dict(message, eid=env or message.get("eid")))
+    journal.redraw(Transport(address.host, address.port),
+                   [env] if env else journal.envs(), env)
     return len(journal.windows)
 
 

@@ -5,5 +5,5 @@ from .clustering import ClusteringMonitor
 from .observers import ExpertUsage, Reconstructions, sampling, show_config, \
     update_board
 
-__all__ = ["AsyncVisdom", "Board", "ClusteringMonitor", "ExpertUsage", "Reconstructions",
-           "sampling", "show_config", "update_board"]
+__all__ = ["AsyncVisdom", "Board", "ClusteringMonitor", "ExpertUsage",
+           "Reconstructions", "sampling", "show_config", "update_board"]

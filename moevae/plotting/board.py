@@ -85,20 +85,21 @@ class Board:
                 self._show_predictions(value)
                 continue
             if key == "batch_loss":
-                self._append(key, "train" + suffix, epoch, value)
+                self.append_point(key, "train" + suffix, epoch, value)
                 continue
             if not _is_number(value):
                 continue
             window = key[4:] if key.startswith("val_") else key
             trace = ("validation" if key.startswith("val_") else "train")
-            self._append(window, trace + suffix, epoch, value)
+            self.append_point(window, trace + suffix, epoch, value)
 
-    def _append(self, window: str, trace: str, epoch: int, value: Any) -> None:
+    def append_point(self, window: str, trace: str, epoch: int, value: Any,
+                     title: Optional[str] = None) -> None:
         """Points at x = epoch + 1 (or spread over the epoch, per batch)."""
         values = np.atleast_1d(np.asarray(value, dtype=np.float64))
         steps = epoch + np.arange(1, len(values) + 1) / len(values)
-        opts = {"title": window, "xlabel": "epoch", "ylabel": window,
-                "showlegend": True, **PANE_SIZE}
+        opts = {"title": title or window, "xlabel": "epoch",
+                "ylabel": window, "showlegend": True, **PANE_SIZE}
         if window in LOG_SCALE_WINDOWS:
             opts["ytype"] = "log"
         # the first point creates the window with its layout, later ones

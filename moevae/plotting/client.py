@@ -82,6 +82,17 @@ class Journal:
     def envs(self) -> List[str]:
         return sorted({env for env, _ in self.windows})
 
+    def redraw(self, transport: Transport, clear: List[str],
+               env: Optional[str] = None) -> None:
+        """Empty the ``clear`` environments, then post every window (into
+        ``env`` instead of the logged environments, if given)."""
+        for name in clear:
+            transport.post(f"env/{name}", {"eid": name})
+            transport.post("close", {"win": None, "eid": name})
+        for endpoint, message in self.messages():
+            transport.post(endpoint, dict(message, eid=env) if env
+                           else message)
+
 
 class AsyncVisdom:
     """Non-blocking stand-in for ``visdom.Visdom`` (plotting calls only)."""
@@ -241,12 +252,8 @@ class AsyncVisdom:
     def _redraw(self) -> bool:
         was_down = self.connected is False
         try:
-            for env in {self.env, *self.journal.envs()}:
-                self.transport.post(f"env/{env}", {"eid": env})
-                self.transport.post("close", {"win": None, "eid": env})
-            messages = self.journal.messages()
-            for endpoint, payload in messages:
-                self.transport.post(endpoint, payload)
+            self.journal.redraw(self.transport,
+                                sorted({self.env, *self.journal.envs()}))
         except TransportError as error:
             self._went_down(error)
             return False

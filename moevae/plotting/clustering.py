@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ..metrics import ClusteringScores, manager_clusters, score_clustering
+from .board import PANE_SIZE
 
 logger = logging.getLogger("moevae")
 
@@ -41,12 +42,9 @@ class ClusteringMonitor:
     @staticmethod
     def draw(board, epoch: int, scores: ClusteringScores) -> None:
         for name in ("acc", "nmi", "ari"):
-            board.viewer.line(
-                Y=np.array([getattr(scores, name)]), X=np.array([epoch + 1]),
-                win="clustering", update="append", name=name.upper(),
-                opts={"title": "clustering (held-out)", "xlabel": "epoch",
-                      "ylabel": "score", "showlegend": True, "width": 400,
-                      "height": 300})
+            board.append_point("clustering", name.upper(), epoch,
+                               getattr(scores, name),
+                               title="clustering (held-out)")
         confusion = np.asarray(scores.confusion, dtype=np.float64)
         board.viewer.heatmap(
             X=confusion, win="confusion",
@@ -54,4 +52,4 @@ class ClusteringMonitor:
                   "columnnames": [str(c) for c in range(confusion.shape[1])],
                   "rownames": [f"expert {k}" for k in
                                range(confusion.shape[0])],
-                  "colormap": "Viridis", "width": 400, "height": 300})
+                  "colormap": "Viridis", **PANE_SIZE})

@@ -15,6 +15,7 @@ import torch
 from scipy import ndimage
 
 from ..observable import Signal
+from .board import PANE_SIZE
 
 ZOOM = 5
 
@@ -128,7 +129,7 @@ class ExpertUsage:
         signal.object.board.viewer.bar(
             X=shares, win="expert_usage",
             opts={"title": f"expert usage (epoch {signal.epoch + 1})",
-                  "width": 400, "height": 300,
+                  **PANE_SIZE,
                   "rownames": [f"expert {k}" for k in range(len(shares))],
                   "ylabel": "mean manager probability"})
 
