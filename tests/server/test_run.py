@@ -16,6 +16,9 @@ pytestmark = pytest.mark.integration
 
 
 def run_board(*args, env=None, timeout=30):
+    """`moevae board ARGS` on a free port (8097 may hold a running board)."""
+    if "--port" not in args:
+        args = (*args, "--port", str(free_port()))
     return subprocess.run([sys.executable, "-m", "moevae.server", *args],
                           capture_output=True, text=True, timeout=timeout,
                           env=dict(os.environ, **(env or {})))
