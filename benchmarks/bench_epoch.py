@@ -10,9 +10,15 @@ seed, times one training epoch of fold 0 (90% of the images) with:
    batching and the fused Adam step (the CLI's default);
 3. floor: only the matrix products of one fused training step, repeated.
 
-Prints samples/s for each and, last, the ratios moevae/pynet and
-moevae-time/floor-time, for batch 100 (the seed's) and a larger batch;
-then checks that paths 1 and 2 give the same loss curve within 3%.
+The three are timed in turns, ``--rounds`` times (a shared machine drifts
+by 20-30% from minute to minute): each ratio is the median of the
+per-round ratios. Prints samples/s for each and, last, the ratios
+moevae/pynet and moevae-time/floor-time, for batch 100 (the seed's) and a
+larger batch; then checks that paths 1 and 2 give the same loss curve
+within 3%. A breakdown line says how much of a moevae step goes to the
+forward pass with the loss, the backward pass and the Adam step, each in
+units of the floor's step. On the CPU, glibc malloc is tuned for every path alike
+(moevae.allocator, as training does).
 Usage: python benchmarks/bench_epoch.py [--datasetdir DIR] [--device cpu]
 """
 import argparse
@@ -22,6 +28,7 @@ import warnings
 import numpy as np
 import torch
 
+from moevae.allocator import keep_freed_memory
 from moevae.datasets import DataManager, fetch_minst
 from moevae.interfaces import DeepLearningInterface
 from moevae.losses import ManagerLoss
@@ -55,40 +62,54 @@ def pynet_epoch(model, optimizer, loss, loader, device):
     return total
 
 
-def time_pynet(data, batch_size, device, epochs):
-    torch.manual_seed(0)
-    model = build_manager().to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, foreach=True)
-    loader = manager(data, batch_size, True).get_dataloader(train=True).train
-    samples = len(loader.dataset)
-    losses, seconds = [], []
-    for _ in range(epochs):
+class PynetPath:
+    """The seed's model, loss and optimizer, trained by pynet's loop."""
+
+    def __init__(self, data, batch_size, device):
+        torch.manual_seed(0)
+        self.device = device
+        self.model = build_manager().to(device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3,
+                                          foreach=True)
+        self.loader = manager(data, batch_size, True).get_dataloader(
+            train=True).train
+        self.samples, self.batches = len(self.loader.dataset), len(
+            self.loader)
+
+    def epoch(self):
+        """(seconds, mean loss) of one more training epoch."""
         started = time.perf_counter()
-        losses.append(pynet_epoch(model, optimizer, ManagerLoss(), loader,
-                                  device))
-        sync(device)
-        seconds.append(time.perf_counter() - started)
-    return samples / min(seconds), losses
+        with warnings.catch_warnings():  # pynet's float() of a grad tensor
+            warnings.simplefilter("ignore", UserWarning)
+            loss = pynet_epoch(self.model, self.optimizer, ManagerLoss(),
+                               self.loader, self.device)
+        sync(self.device)
+        return time.perf_counter() - started, loss
 
 
-def time_moevae(data, batch_size, device, epochs, precision="fp32"):
-    torch.manual_seed(0)
-    interface = DeepLearningInterface(
-        model=FusedManager(), loss=ManagerLoss(), optimizer_name="Adam",
-        learning_rate=1e-3, device=device, precision=precision)
-    loader = manager(data, batch_size, False).get_dataloader(train=True).train
-    loader.to(interface.device)
-    losses, seconds = [], []
-    for _ in range(epochs):
+class MoevaePath:
+    """moevae's default: the interface's epoch runner, fused model."""
+
+    def __init__(self, data, batch_size, device, precision="fp32"):
+        torch.manual_seed(0)
+        self.interface = DeepLearningInterface(
+            model=FusedManager(), loss=ManagerLoss(), optimizer_name="Adam",
+            learning_rate=1e-3, device=device, precision=precision)
+        self.loader = manager(data, batch_size, False).get_dataloader(
+            train=True).train
+        self.loader.to(self.interface.device)
+
+    def epoch(self):
+        """(seconds, mean loss) of one more training epoch."""
         started = time.perf_counter()
-        totals = interface.runner.run(loader, True, "bench")
-        losses.append(totals.means()["loss"])
-        seconds.append(time.perf_counter() - started)
-    return totals.samples / min(seconds), losses
+        totals = self.interface.runner.run(self.loader, True, "bench")
+        loss = totals.means()["loss"]  # reads the device sums: synced
+        return time.perf_counter() - started, loss
 
 
-def time_floor(batch_size, device, repeats=30):
-    """Forward and backward matmuls of one fused step (feature-major)."""
+def time_floor(batch_size, device, repeats=30, phase="all"):
+    """Seconds for ``repeats`` times the matmuls of one fused step
+    (``phase``: all of them, or those of the forward or backward pass)."""
     torch.manual_seed(0)
     model = FusedManager().to(device)
     k, h, d, latent = 10, 128, 784, 20
@@ -102,18 +123,23 @@ def time_floor(batch_size, device, repeats=30):
         ("out", (k, d, batch_size)), ("lat", (k, 2 * latent, batch_size)),
         ("first", (first.shape[0], batch_size)))}
 
+    forward = (lambda: torch.mm(first, x.t()),
+               lambda: torch.bmm(lat, acts["hidden"]),
+               lambda: torch.bmm(dec_h, acts["z"]),
+               lambda: torch.bmm(dec_o, acts["hidden"]))
+    backward = (lambda: torch.bmm(dec_o.transpose(1, 2), acts["out"]),
+                lambda: torch.bmm(acts["out"], acts["hidden"].transpose(1, 2)),
+                lambda: torch.bmm(dec_h.transpose(1, 2), acts["hidden"]),
+                lambda: torch.bmm(acts["hidden"], acts["z"].transpose(1, 2)),
+                lambda: torch.bmm(lat.transpose(1, 2), acts["lat"]),
+                lambda: torch.bmm(acts["lat"], acts["hidden"].transpose(1, 2)),
+                lambda: torch.mm(acts["first"], x))
+    products = {"all": forward + backward, "forward": forward,
+                "backward": backward}[phase]
+
     def step():
-        torch.mm(first, x.t())
-        torch.bmm(lat, acts["hidden"])
-        torch.bmm(dec_h, acts["z"])
-        torch.bmm(dec_o, acts["hidden"])
-        torch.bmm(dec_o.transpose(1, 2), acts["out"])
-        torch.bmm(acts["out"], acts["hidden"].transpose(1, 2))
-        torch.bmm(dec_h.transpose(1, 2), acts["hidden"])
-        torch.bmm(acts["hidden"], acts["z"].transpose(1, 2))
-        torch.bmm(lat.transpose(1, 2), acts["lat"])
-        torch.bmm(acts["lat"], acts["hidden"].transpose(1, 2))
-        torch.mm(acts["first"], x)
+        for product in products:
+            product()
     for _ in range(5):
         step()
     sync(device)
@@ -121,7 +147,49 @@ def time_floor(batch_size, device, repeats=30):
     for _ in range(repeats):
         step()
     sync(device)
-    return batch_size * repeats / (time.perf_counter() - started)
+    return time.perf_counter() - started
+
+
+def step_breakdown(batch_size, device, steps=60):
+    """Seconds per step of moevae's forward+loss, backward and Adam step."""
+    torch.manual_seed(0)
+    model, loss = FusedManager().to(device), ManagerLoss()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    x = torch.rand(batch_size, 784, device=device)
+    totals = dict.fromkeys(("forward+loss", "backward", "Adam step"), 0.0)
+    for index in range(steps + 5):  # the first 5 warm up
+        started = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        probs, loss.layer_outputs = model(x)
+        total = loss(probs, x)[0]
+        marks = [started]
+        for action in (lambda: None, total.backward, optimizer.step):
+            action()
+            sync(device)
+            marks.append(time.perf_counter())
+        if index >= 5:
+            for name, start, end in zip(totals, marks, marks[1:]):
+                totals[name] += end - start
+    return {name: seconds / steps for name, seconds in totals.items()}
+
+
+def breakdown_line(batch_size, device, rounds=5, steps=20):
+    """Where a step's time goes, in units of the floor's step (medians of
+    ``rounds`` turns of moevae steps and floor steps)."""
+    shares = []
+    for _ in range(rounds):
+        phases = step_breakdown(batch_size, device, steps)
+        floor = {phase: time_floor(batch_size, device, steps, phase) / steps
+                 for phase in ("all", "forward", "backward")}
+        shares.append([phases[name] / floor["all"] for name in phases] +
+                      [floor[phase] / floor["all"] for phase in
+                       ("forward", "backward")] + [floor["all"]])
+    fwd, bwd, adam, fwd_mm, bwd_mm, floor_s = np.median(shares, axis=0)
+    return (f"step breakdown, batch {batch_size}, in floor steps "
+            f"({floor_s * 1e3:.1f} ms of matmuls): forward+loss {fwd:.2f} "
+            f"(its matmuls {fwd_mm:.2f}), backward {bwd:.2f} (its matmuls "
+            f"{bwd_mm:.2f}), Adam step {adam:.2f}; total "
+            f"{fwd + bwd + adam:.2f}")
 
 
 def native_bf16_note(device):
@@ -138,49 +206,78 @@ def sync(device):
         torch.cuda.synchronize()
 
 
+def compare(data, batch_size, device, rounds):
+    """Time the three paths in turns; (speeds, median ratios, curves)."""
+    pynet = PynetPath(data, batch_size, device)
+    ours = MoevaePath(data, batch_size, device)
+    seconds = {"pynet": [], "moevae": [], "floor": []}
+    curves = {"pynet": [], "moevae": []}
+    for _ in range(rounds):
+        for name, path in (("pynet", pynet), ("moevae", ours)):
+            elapsed, loss = path.epoch()
+            seconds[name].append(elapsed)
+            curves[name].append(loss)
+        seconds["floor"].append(time_floor(batch_size, device, pynet.batches))
+    ours_vs_pynet = np.median(np.divide(seconds["pynet"], seconds["moevae"]))
+    ours_vs_floor = np.median(np.divide(seconds["moevae"], seconds["floor"]))
+    speeds = {name: pynet.samples / np.median(values)
+              for name, values in seconds.items()}
+    return speeds, (ours_vs_pynet, ours_vs_floor), curves
+
+
+def bf16_line(data, batch_size, device, fp32_curve, pynet_speed):
+    path = MoevaePath(data, batch_size, device, precision="bf16")
+    timed = [path.epoch() for _ in range(2)]
+    speed = len(path.loader.dataset) / min(t for t, _ in timed)
+    losses = [loss for _, loss in timed]
+    gap = np.max(np.abs(np.subtract(losses, fp32_curve[:2])) /
+                 np.abs(fp32_curve[:2]))
+    return (f"bf16 autocast, batch {batch_size}: {speed:,.0f} samples/s "
+            f"({speed / pynet_speed:.2f}x pynet; loss curve within {gap:.2%}"
+            f" of float32){native_bf16_note(device)}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasetdir", default="~/.cache/moevae/mnist")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available()
                         else "cpu")
-    parser.add_argument("--epochs", type=int, default=2,
-                        help="timed epochs per path (best is kept)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="timed epochs per path, taken in turns")
     parser.add_argument("--batch-sizes", type=int, nargs="+",
                         default=[100, 500])
+    parser.add_argument("--no-bf16", action="store_true",
+                        help="skip the bf16 autocast line")
     args = parser.parse_args()
+    if torch.device(args.device).type == "cpu":
+        keep_freed_memory()  # as training does; for every path alike
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         data = fetch_minst(args.datasetdir)
     print(f"device {args.device}, {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}")
-    ratios, pynet_speeds = [], []
-    curves = None
+          f"torch {torch.__version__}, {args.rounds} rounds")
+    ratios, first = [], None
     for batch_size in args.batch_sizes:
-        pynet, pynet_losses = time_pynet(data, batch_size, args.device,
-                                         args.epochs)
-        ours, our_losses = time_moevae(data, batch_size, args.device,
-                                       args.epochs)
-        floor = time_floor(batch_size, args.device)
-        if curves is None:
-            curves = (pynet_losses, our_losses)
-        print(f"batch {batch_size}: pynet {pynet:,.0f} samples/s | moevae "
-              f"{ours:,.0f} samples/s | floor {floor:,.0f} samples/s")
-        pynet_speeds.append(pynet)
-        ratios.append(f"batch {batch_size}: moevae/pynet {ours / pynet:.2f}x,"
-                      f" moevae time/floor time {floor / ours:.2f}")
-    bf16, bf16_losses = time_moevae(data, args.batch_sizes[0], args.device,
-                                    args.epochs, precision="bf16")
-    fp32_ours = curves[1]
-    bf16_gap = np.max(np.abs(np.subtract(bf16_losses, fp32_ours)) /
-                      np.abs(fp32_ours))
-    print(f"bf16 autocast, batch {args.batch_sizes[0]}: {bf16:,.0f} samples/s"
-          f" ({bf16 / pynet_speeds[0]:.2f}x pynet; loss curve "
-          f"within {bf16_gap:.2%} of float32){native_bf16_note(args.device)}")
-    pynet_losses, our_losses = curves
-    gaps = np.abs(np.subtract(pynet_losses, our_losses)) / np.abs(pynet_losses)
-    print(f"loss curves, batch {args.batch_sizes[0]}: pynet "
-          f"{np.round(pynet_losses, 2).tolist()} moevae "
-          f"{np.round(our_losses, 2).tolist()} (max relative gap "
+        speeds, (vs_pynet, vs_floor), curves = compare(
+            data, batch_size, args.device, args.rounds)
+        first = first or (batch_size, speeds, curves)
+        print(f"batch {batch_size}: pynet {speeds['pynet']:,.0f} samples/s |"
+              f" moevae {speeds['moevae']:,.0f} samples/s | floor "
+              f"{speeds['floor']:,.0f} samples/s")
+        ratios.append(f"batch {batch_size}: moevae/pynet {vs_pynet:.2f}x, "
+                      f"moevae time/floor time {vs_floor:.2f}")
+    batch_size, speeds, curves = first
+    print(breakdown_line(batch_size, args.device))
+    if not args.no_bf16:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            print(bf16_line(data, batch_size, args.device, curves["moevae"],
+                            speeds["pynet"]))
+    gaps = np.abs(np.subtract(curves["pynet"], curves["moevae"])) / \
+        np.abs(curves["pynet"])
+    print(f"loss curves, batch {batch_size}: pynet "
+          f"{np.round(curves['pynet'], 2).tolist()} moevae "
+          f"{np.round(curves['moevae'], 2).tolist()} (max relative gap "
           f"{gaps.max():.2%}, {'OK' if gaps.max() < 0.03 else 'TOO LARGE'} "
           "against 3%)")
     print("RATIOS " + "; ".join(ratios))

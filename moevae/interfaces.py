@@ -14,6 +14,7 @@ from typing import Any, Dict, Optional, Sequence, Union
 import torch
 
 from . import checkpoint as ckpt
+from .allocator import keep_freed_memory
 from .core import Base
 from .errors import MoEVAEValueError, bad_type, bad_value, check_positive_int
 from .log import ensure_console_logging
@@ -69,6 +70,8 @@ class DeepLearningInterface(Base):
         check_positive_int("keep_checkpoints", keep_checkpoints)
         target = resolve_device(device, use_cuda)
         configure_precision(precision, target)
+        if target.type == "cpu":
+            keep_freed_memory()
         model = model.to(target)
         if pretrained is not None:
             payload = ckpt.load_checkpoint(pretrained, map_location=target)

@@ -83,9 +83,10 @@ class _SigmoidGaussianNLL(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        x_pred, diff = ctx.saved_tensors
-        scaled = diff.mul_((2 * PIXEL_NLL_SCALE * grad).unsqueeze(1))
-        grad_logits = torch.ops.aten.sigmoid_backward(scaled, x_pred)
+        x_pred, diff = ctx.saved_tensors  # kept intact: retain_graph
+        scaled = diff.mul((2 * PIXEL_NLL_SCALE * grad).unsqueeze(1))
+        grad_logits = torch.ops.aten.sigmoid_backward.grad_input(
+            scaled, x_pred, grad_input=scaled)  # in place: one buffer
         return grad_logits.to(ctx.dtype), None
 
 

@@ -78,6 +78,16 @@ def test_fused_nll_gradient_matches_autograd():
     torch.testing.assert_close(fused_grad, logits.grad)
 
 
+def test_fused_nll_backward_can_run_twice_with_retain_graph():
+    logits = torch.randn(3, 4, 6, dtype=torch.float64, requires_grad=True)
+    total = sigmoid_gaussian_nll(logits, torch.rand(4, 6,
+                                                    dtype=torch.float64))
+    total = (total * torch.rand(3, 4, dtype=torch.float64)).sum()
+    first, = torch.autograd.grad(total, logits, retain_graph=True)
+    second, = torch.autograd.grad(total, logits)
+    torch.testing.assert_close(first, second, rtol=0, atol=0)
+
+
 def test_vae_loss_with_distributions_and_kl():
     mu, var = torch.randn(3, 2), torch.rand(3, 2) + 0.5
     loss = VAELoss(use_distributions=False)
