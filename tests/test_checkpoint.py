@@ -67,6 +67,7 @@ def test_partial_write_never_replaces(tmp_path):
     assert path.read_bytes() == before and os.listdir(tmp_path) == [path.name]
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # the bait
 def test_loading_never_runs_code(tmp_path):
     class Exploit:
         def __reduce__(self):
