@@ -72,19 +72,20 @@ class _SigmoidGaussianNLL(torch.autograd.Function):
     """-log N(x; sigmoid(logits), 0.5^2) with a fused backward pass."""
 
     @staticmethod
-    def forward(ctx, logits_t: torch.Tensor, x_t: torch.Tensor):
-        # logits_t: (K, D, B), x_t: (D, B); sums over D
-        x_pred = torch.sigmoid(full_precision(logits_t))
-        diff = x_pred - x_t
+    def forward(ctx, logits: torch.Tensor, x: torch.Tensor):
+        # logits: (K, B, D), x: (B, D); sums over D
+        x_pred = torch.sigmoid(full_precision(logits))
+        diff = x_pred - x
         ctx.save_for_backward(x_pred, diff)
-        ctx.dtype = logits_t.dtype
-        squared = torch.linalg.vecdot(diff, diff, dim=1)
-        return PIXEL_NLL_SCALE * squared + x_t.shape[0] * PIXEL_NLL_CONSTANT
+        ctx.dtype = logits.dtype
+        squared = torch.linalg.vector_norm(diff, dim=-1).square_()
+        return squared.mul_(PIXEL_NLL_SCALE).add_(
+            x.shape[-1] * PIXEL_NLL_CONSTANT)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         x_pred, diff = ctx.saved_tensors  # kept intact: retain_graph
-        scaled = diff.mul((2 * PIXEL_NLL_SCALE * grad).unsqueeze(1))
+        scaled = diff.mul((2 * PIXEL_NLL_SCALE * grad).unsqueeze(-1))
         grad_logits = torch.ops.aten.sigmoid_backward.grad_input(
             scaled, x_pred, grad_input=scaled)  # in place: one buffer
         return grad_logits.to(ctx.dtype), None
@@ -94,12 +95,11 @@ def sigmoid_gaussian_nll(logits: torch.Tensor, x: torch.Tensor
                          ) -> torch.Tensor:
     """gaussian_nll(sigmoid(logits), x) for (K, B, D) logits -> (K, B).
 
-    Same value as the two-step form, with one fused backward pass; fastest
-    when ``logits`` is a transposed view of a (K, D, B) tensor, as the
+    Same value as the two-step form, with one fused backward pass; every
+    pass runs along contiguous pixels when ``logits`` is contiguous, as the
     FusedManager returns it.
     """
-    return _SigmoidGaussianNLL.apply(logits.transpose(1, 2),
-                                     full_precision(x).t())
+    return _SigmoidGaussianNLL.apply(logits, full_precision(x))
 
 
 def standard_normal_kl(z_mu: torch.Tensor, z_var: torch.Tensor

@@ -51,10 +51,12 @@ class FusedManager(nn.Module):
 
     # -- forward -----------------------------------------------------------
     def forward(self, x: torch.Tensor):
-        """(probs (B, K), FusedOutputs with (K, B, .) views per expert).
+        """(probs (B, K), FusedOutputs with (K, B, .) tensors per expert).
 
-        Internally feature-major: every activation is (K, features, B), so
-        each layer is one (batched) matmul of contiguous operands.
+        Hidden layers are feature-major, (K, features, B), so each is one
+        (batched) matmul of contiguous operands; the output layer is
+        batch-major, (K, B, D), so the loss's passes over it (the largest
+        tensor of a step) run along contiguous pixels.
         """
         hidden = torch.sigmoid(torch.addmm(self.in_bias.unsqueeze(1),
                                            self.in_weight, x.t()))
@@ -66,8 +68,7 @@ class FusedManager(nn.Module):
             self.num_experts, self.hidden_dim, -1))
         z = self.draw_noise(z_var).mul(torch.sqrt(z_var)).add_(z_mu)
         logits = self.decode_logits(z)
-        return probs, FusedOutputs(logits=logits.transpose(1, 2),
-                                   z_mu=z_mu.transpose(1, 2),
+        return probs, FusedOutputs(logits=logits, z_mu=z_mu.transpose(1, 2),
                                    z_var=z_var.transpose(1, 2))
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
@@ -98,11 +99,12 @@ class FusedManager(nn.Module):
         return z_mu, torch.exp(z_logvar) + VAR_EPSILON
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        """(K, L, B) latent codes -> (K, D, B) pixel logits."""
+        """(K, L, B) latent codes -> (K, B, D) pixel logits."""
         hidden = torch.sigmoid(torch.baddbmm(
             self.dec_hidden_bias.unsqueeze(2), self.dec_hidden_weight, z))
-        return torch.baddbmm(self.dec_out_bias.unsqueeze(2),
-                             self.dec_out_weight, hidden)
+        return torch.baddbmm(self.dec_out_bias.unsqueeze(1),
+                             hidden.transpose(1, 2),
+                             self.dec_out_weight.transpose(1, 2))
 
     @property
     def _experts(self) -> List["ExpertView"]:
