@@ -17,8 +17,8 @@ moevae/pynet and moevae-time/floor-time, for batch 100 (the seed's) and a
 larger batch; then checks that paths 1 and 2 give the same loss curve
 within 3%. A breakdown line says how much of a moevae step goes to the
 forward pass with the loss, the backward pass and the Adam step, each in
-units of the floor's step. On the CPU, glibc malloc is tuned for every path alike
-(moevae.allocator, as training does).
+units of the floor's step. On the CPU, glibc malloc is tuned for every
+path alike (moevae.allocator, as training does).
 Usage: python benchmarks/bench_epoch.py [--datasetdir DIR] [--device cpu]
 """
 import argparse
@@ -158,18 +158,21 @@ def step_breakdown(batch_size, device, steps=60):
     x = torch.rand(batch_size, 784, device=device)
     totals = dict.fromkeys(("forward+loss", "backward", "Adam step"), 0.0)
     for index in range(steps + 5):  # the first 5 warm up
-        started = time.perf_counter()
+        marks = [time.perf_counter()]
         optimizer.zero_grad(set_to_none=True)
         probs, loss.layer_outputs = model(x)
         total = loss(probs, x)[0]
-        marks = [started]
-        for action in (lambda: None, total.backward, optimizer.step):
-            action()
-            sync(device)
-            marks.append(time.perf_counter())
+        sync(device)
+        marks.append(time.perf_counter())
+        total.backward()
+        sync(device)
+        marks.append(time.perf_counter())
+        optimizer.step()
+        sync(device)
+        marks.append(time.perf_counter())
         if index >= 5:
-            for name, start, end in zip(totals, marks, marks[1:]):
-                totals[name] += end - start
+            for name, elapsed in zip(totals, np.diff(marks)):
+                totals[name] += elapsed
     return {name: seconds / steps for name, seconds in totals.items()}
 
 

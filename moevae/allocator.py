@@ -40,6 +40,9 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError) as error:
         logger.debug("malloc tuning skipped: %s", error)
         return False
-    logger.debug("malloc keeps freed blocks up to %d MB (%s=0 to turn "
-                 "off)", MMAP_BYTES >> 20, ENV)
+    if applied:
+        logger.debug("malloc keeps freed blocks up to %d MB (%s=0 to turn "
+                     "off)", MMAP_BYTES >> 20, ENV)
+    else:
+        logger.debug("malloc tuning refused by the C library")
     return applied

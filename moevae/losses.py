@@ -65,7 +65,13 @@ class VAELoss:
 def gaussian_nll(x_pred: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """-log N(x; x_pred, 0.5^2) summed over the last dim, in closed form."""
     squared = (x - full_precision(x_pred)).square().sum(-1)
-    return PIXEL_NLL_SCALE * squared + x.shape[-1] * PIXEL_NLL_CONSTANT
+    return nll_of_squared_error(squared, x.shape[-1])
+
+
+def nll_of_squared_error(squared: torch.Tensor, pixels: int
+                         ) -> torch.Tensor:
+    """The Gaussian NLL of ``pixels`` pixels from their summed (x - mean)^2."""
+    return PIXEL_NLL_SCALE * squared + pixels * PIXEL_NLL_CONSTANT
 
 
 class _SigmoidGaussianNLL(torch.autograd.Function):
@@ -79,8 +85,7 @@ class _SigmoidGaussianNLL(torch.autograd.Function):
         ctx.save_for_backward(x_pred, diff)
         ctx.dtype = logits.dtype
         squared = torch.linalg.vector_norm(diff, dim=-1).square_()
-        return squared.mul_(PIXEL_NLL_SCALE).add_(
-            x.shape[-1] * PIXEL_NLL_CONSTANT)
+        return nll_of_squared_error(squared, x.shape[-1])
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):

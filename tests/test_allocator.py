@@ -1,3 +1,4 @@
+import os
 import platform
 import subprocess
 import sys
@@ -16,9 +17,9 @@ glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc",
 # are 16 MB), four alive at a time; prints the page faults of 10 rounds.
 # Untuned, glibc maps blocks over 32 MB afresh every time.
 CHURN = """
-import resource, sys, torch
+import resource, torch
 from moevae.allocator import keep_freed_memory
-print(keep_freed_memory(), file=sys.stderr)
+keep_freed_memory()
 def churn():
     tensors = [torch.ones(10_000_000) for _ in range(4)]
     return sum(float(t[0]) for t in tensors)
@@ -32,7 +33,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 
 
 def page_faults(env_value):
-    env = dict(__import__("os").environ, MOEVAE_KEEP_FREED_MEMORY=env_value)
+    env = dict(os.environ, MOEVAE_KEEP_FREED_MEMORY=env_value)
     done = subprocess.run([sys.executable, "-c", CHURN], env=env, text=True,
                           capture_output=True, check=True)
     return int(done.stdout.strip())
