@@ -29,9 +29,7 @@ class ClusteringMonitor:
         net = signal.object
         clusters = manager_clusters(net.model, self.inputs)
         scores = score_clustering(self.labels, clusters,
-                                  net.model.num_experts
-                                  if hasattr(net.model, "num_experts")
-                                  else len(net.model._experts))
+                                  len(net.model._experts))
         self.history.append(scores)
         logger.info("clustering (held-out %d): ACC %.3f NMI %.3f ARI %.3f, "
                     "%d expert(s) under 2%%", len(self.labels), scores.acc,
