@@ -88,7 +88,7 @@ class PynetPath:
 
 
 class MoevaePath:
-    """moevae's default: the interface's epoch runner, fused model."""
+    """moevae's default: the interface's training pass, fused model."""
 
     def __init__(self, data, batch_size, device, precision="fp32"):
         torch.manual_seed(0)
@@ -102,7 +102,7 @@ class MoevaePath:
     def epoch(self):
         """(seconds, mean loss) of one more training epoch."""
         started = time.perf_counter()
-        totals = self.interface.runner.run(self.loader, True, "bench")
+        totals = self.interface._run_pass(self.loader, "bench")
         loss = totals.means()["loss"]  # reads the device sums: synced
         return time.perf_counter() - started, loss
 

@@ -1,35 +1,39 @@
 """Checkpoints that survive a crash at any instant, and exact resume.
 
 A checkpoint is one file, ``model_<fold>_epoch_<epoch>.pth`` (pynet's name;
-``_batch_<n>`` is added for a run interrupted mid-epoch), written with
-:func:`moevae.fileio.atomic_write`. It holds the model, optimizer and
-scheduler states, the histories, every RNG state (Python, NumPy, torch CPU
-and CUDA) and the loader's order state, so a resumed run continues with the
-very batches and random draws it would have had. Loading uses
+``_sample_<n>`` is added for a run interrupted mid-epoch after n samples;
+the first release wrote ``_batch_<n>``), written with :func:`moevae.fileio.atomic_write`. It holds the
+model, optimizer and scheduler states, the histories, the RNG states
+(:mod:`moevae.rng`), the loader's order and position, and the run's
+settings, so a resumed run continues with the very samples and random draws
+it would have had, and a changed setting is seen. The weights every fold
+starts from are written once per run, to ``initial.pth``.
+:class:`Checkpointer` owns the folder. Loading uses
 ``torch.load(weights_only=True)``: a checkpoint can never run code.
 """
 import contextlib
 import logging
-import random
 import re
 import shutil
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-import numpy as np
 import torch
 
-from .errors import CheckpointError, CheckpointWriteError
+from .errors import CheckpointError, CheckpointWriteError, bad_value
 from .fileio import atomic_save, atomic_write
 
 logger = logging.getLogger("moevae")
-FORMAT = "moevae-checkpoint-1"
-NAME = re.compile(r"^model_(\d+)_epoch_(\d+)(?:_batch_(\d+))?\.pth$")
+FORMAT = "moevae-checkpoint-2"
+FORMATS = ("moevae-checkpoint-1", FORMAT)  # the first release wrote -1
+INITIAL_FORMAT = "moevae-initial-1"
+INITIAL_NAME = "initial.pth"
+NAME = re.compile(r"^model_(\d+)_epoch_(\d+)(?:_(?:batch|sample)_(\d+))?\.pth$")
 BEST_NAME = "best.pth"
 
 
 def checkpoint_name(fold: int, epoch: int, position: int = 0) -> str:
-    suffix = f"_batch_{position}" if position else ""
+    suffix = f"_sample_{position}" if position else ""
     return f"model_{fold}_epoch_{epoch}{suffix}.pth"
 
 
@@ -42,31 +46,6 @@ def list_checkpoints(directory: Path) -> List[Path]:
             key = tuple(int(group or 0) for group in match.groups())
             found.append((key, path))
     return [path for _, path in sorted(found, reverse=True)]
-
-
-def rng_states() -> Dict[str, Any]:
-    """Every RNG state a training step may draw from."""
-    numpy_state = np.random.get_state(legacy=False)
-    numpy_state["state"]["key"] = torch.from_numpy(
-        numpy_state["state"]["key"].astype(np.int64))
-    states = {"python": random.getstate(), "numpy": numpy_state,
-              "torch": torch.get_rng_state()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    return states
-
-
-def set_rng_states(states: Dict[str, Any]) -> None:
-    version, internal, gauss = states["python"]
-    random.setstate((version, tuple(internal), gauss))
-    numpy_state = dict(states["numpy"])
-    numpy_state["state"] = dict(numpy_state["state"])
-    numpy_state["state"]["key"] = numpy_state["state"]["key"].numpy().astype(
-        np.uint32)
-    np.random.set_state(numpy_state)
-    torch.set_rng_state(states["torch"])
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
 
 
 def save_checkpoint(directory: Path, payload: Dict[str, Any], fold: int,
@@ -141,7 +120,7 @@ def newest_valid(directory: Path, map_location: Any = "cpu"
             logger.warning("%s; falling back to the previous checkpoint",
                            error)
             continue
-        if payload.get("format") == FORMAT:
+        if payload.get("format") in FORMATS:
             return path, payload
         logger.warning("%s: not a moevae checkpoint; skipped", path)
     return None
@@ -176,3 +155,75 @@ def load_model_state(model: torch.nn.Module, state: Dict[str, torch.Tensor],
                 f"{tuple(state[name].shape)} in the checkpoint but "
                 f"{tuple(tensor.shape)} in the model")
     model.load_state_dict(state)
+
+
+class Checkpointer:
+    """The checkpoint folder of one run.
+
+    Writes every checkpoint atomically, keeps the ``keep_last`` newest and
+    a copy of the best by validation loss (``best.pth``), writes the run's
+    initial states once (``initial.pth``) and finds where to resume.
+
+    Raises MoEVAEValueError when the folder cannot be created.
+    """
+
+    def __init__(self, directory: Any, keep_last: int = 2):
+        self.directory = Path(directory).expanduser()
+        self.keep_last = keep_last
+        self.best: Optional[float] = None
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise bad_value("checkpointdir", str(self.directory),
+                            f"a writable folder ({error.strerror})") from None
+        remove_stale_temporaries(self.directory)
+
+    def __repr__(self) -> str:
+        return f"Checkpointer({str(self.directory)!r})"
+
+    def existing(self) -> List[Path]:
+        """The checkpoints already in the folder, newest first."""
+        return list_checkpoints(self.directory)
+
+    def save(self, payload: Dict[str, Any], fold: int, epoch: int,
+             position: int = 0, val_loss: Optional[float] = None) -> Path:
+        """Checkpoint now; keep the newest N and the best by val_loss.
+
+        Raises CheckpointWriteError when the file cannot be written (the
+        previous checkpoints are then intact).
+        """
+        improved = val_loss is not None and (self.best is None or
+                                             val_loss < self.best)
+        if improved:
+            self.best = val_loss
+        path = save_checkpoint(self.directory, dict(payload, best=self.best),
+                               fold, epoch, position)
+        if improved:
+            copy_best(path)
+        prune(self.directory, self.keep_last)
+        return path
+
+    def save_initial(self, states: Dict[str, Any]) -> Path:
+        """Write the states every fold of the run starts from."""
+        path = self.directory / INITIAL_NAME
+        payload = dict(states, format=INITIAL_FORMAT)
+        try:
+            return atomic_save(path, lambda handle: torch.save(payload,
+                                                               handle))
+        except OSError as error:
+            raise CheckpointWriteError(f"cannot write {path}: "
+                                       f"{error.strerror or error}") from None
+
+    def load_initial(self) -> Optional[Dict[str, Any]]:
+        """The run's initial states, or None when the folder has none."""
+        path = self.directory / INITIAL_NAME
+        if not path.is_file():
+            return None
+        payload = load_checkpoint(path)
+        if payload.get("format") != INITIAL_FORMAT:
+            raise CheckpointError(f"{path}: not a moevae initial-state file")
+        return payload
+
+    def newest(self) -> Optional[Tuple[Path, Dict[str, Any]]]:
+        """The newest complete checkpoint (corrupt ones skipped), or None."""
+        return newest_valid(self.directory)

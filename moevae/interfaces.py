@@ -1,31 +1,48 @@
-"""DeepLearningInterface: pynet's entry point, built from a model and loss.
+"""DeepLearningInterface: pynet's entry point, and the training loop.
 
 ``DeepLearningInterface(model=..., optimizer_name="Adam",
-learning_rate=1e-3, loss=..., use_cuda=True)`` as in the seed. Unlike pynet,
-``use_cuda=True`` on a machine without a GPU warns once and trains on the
-CPU, and every bad argument is refused with a one-line error.
-"""
-import inspect
-import logging
-import types
-import warnings
-from typing import Any, Dict, Optional, Sequence, Union
+learning_rate=1e-3, loss=..., use_cuda=True)`` as in the seed, then
+``training(manager, nb_epochs, ...)``. The whole loop reads top to bottom
+here: :meth:`~DeepLearningInterface.training` (folds) ->
+:meth:`~DeepLearningInterface._train_epoch` (one epoch: observers, the
+training pass, scheduler, validation, history, log line, checkpoint) ->
+:meth:`~DeepLearningInterface._run_pass` (batches). One batch's
+optimisation is :class:`moevae.step.OptimisationStep`; settings, resume
+and checkpoints are :class:`moevae.run.Run`'s.
 
+Unlike pynet, ``use_cuda=True`` on a machine without a GPU warns once and
+trains on the CPU, and every bad argument is refused with a one-line error
+before any work starts.
+"""
+import contextlib
+import logging
+import time
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, \
+    Union
+
+import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt
-from .allocator import keep_freed_memory
-from .core import Base
-from .errors import MoEVAEValueError, bad_type, bad_value, check_positive_int
-from .log import ensure_console_logging
+from .allocator import keep_freed_memory as tune_malloc
+from .builders import NONFINITE, build_loss, build_metrics, \
+    build_optimizer, check_precision, precision_flags, resolve_device
+from .compiling import CompiledForward
+from .errors import MoEVAEValueError, NonFiniteLossError, \
+    TrainingInterrupted, bad_type, bad_value, check_positive_int
+from .history import History
+from .log import console_logging
+from .observable import Observable, Signal
+from .rng import preserved_rng
+from .run import Run
+from .step import PROGRESS_REFRESH, EpochTotals, OptimisationStep
+from .stop_signals import StopSignals
 
 logger = logging.getLogger("moevae")
-PRECISIONS = ("fp32", "tf32", "bf16")
-NONFINITE = ("raise", "skip")
-_warned_no_cuda = False
 
 
-class DeepLearningInterface(Base):
+class DeepLearningInterface(Observable):
     """Train ``model`` with ``loss``; observers watch the epochs.
 
     Parameters
@@ -37,14 +54,22 @@ class DeepLearningInterface(Base):
         its learning rate and its other arguments (or ``optimizer=``).
     metrics: callables ``metric(outputs, *targets)`` averaged per epoch.
     use_cuda: train on the GPU when there is one (else warn, use the CPU).
-    device: 'auto', 'cpu', 'cuda' or a torch.device (overrides use_cuda).
+    device: 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device (overrides
+        use_cuda).
     pretrained: a checkpoint or state dict whose weights are loaded.
     resume: with ``pretrained``, also restore the optimizer state.
-    precision: 'fp32' (default), 'tf32' (CUDA matmuls) or 'bf16' autocast.
-    nonfinite: 'raise' (stop at a NaN/inf loss) or 'skip' such batches.
+    precision: 'fp32' (default), 'tf32' (CUDA matmuls, while training) or
+        'bf16' autocast.
+    nonfinite: 'raise' (stop at a NaN/inf loss) or 'skip' such batches;
+        either way a non-finite step never reaches the weights.
     keep_checkpoints: how many recent checkpoints to keep (plus best.pth).
     compile: run the forward pass through torch.compile (with CUDA graphs,
         mode 'reduce-overhead', on a GPU); the first epoch pays the compile.
+    keep_freed_memory: on the CPU, tune glibc's malloc to keep freed
+        memory for reuse (faster steps; process-wide and never undone, so
+        off unless asked; the ``moevae`` command turns it on).
+
+    Raises MoEVAEValueError / MoEVAETypeError (one line) for a bad argument.
     """
 
     def __init__(self, net_params: Any = None, pretrained: Optional[str] = None,
@@ -56,153 +81,290 @@ class DeepLearningInterface(Base):
                  device: Union[str, torch.device, None] = None,
                  precision: str = "fp32", nonfinite: str = "raise",
                  keep_checkpoints: int = 2, compile: bool = False,
-                 **kwargs: Any):
-        ensure_console_logging()
+                 keep_freed_memory: bool = False, **kwargs: Any):
+        super().__init__(signals=list(Signal))
         if net_params is not None:
             raise bad_value("net_params", net_params, "None (give the "
                             "network itself as model=)")
         if not isinstance(model, torch.nn.Module):
             raise bad_type("model", model, "a torch.nn.Module")
-        if precision not in PRECISIONS:
-            raise bad_value("precision", precision, f"one of {PRECISIONS}")
         if nonfinite not in NONFINITE:
             raise bad_value("nonfinite", nonfinite, f"one of {NONFINITE}")
         check_positive_int("keep_checkpoints", keep_checkpoints)
-        target = resolve_device(device, use_cuda)
-        configure_precision(precision, target)
-        if target.type == "cpu":
-            keep_freed_memory()
-        model = model.to(target)
+        self.device = resolve_device(device, use_cuda)
+        check_precision(precision, self.device)
+        self.model = model.to(self.device)
         if pretrained is not None:
-            payload = ckpt.load_checkpoint(pretrained, map_location=target)
-            ckpt.load_model_state(model, ckpt.model_state(payload),
-                                  pretrained)
-        optimizer = optimizer or build_optimizer(
+            payload = ckpt.load_checkpoint(pretrained, map_location=self.device)
+            ckpt.load_model_state(model, ckpt.model_state(payload), pretrained)
+        self.optimizer = optimizer or build_optimizer(
             optimizer_name, model.parameters(), learning_rate, kwargs)
         if pretrained is not None and resume and "optimizer" in payload:
-            optimizer.load_state_dict(payload["optimizer"])
-        super().__init__(model, build_loss(loss, loss_name), optimizer, target,
-                         build_metrics(metrics), add_labels, precision,
-                         nonfinite, keep_checkpoints)
-        if compile:
-            self.forward = compiled(model, target)
+            self.optimizer.load_state_dict(payload["optimizer"])
+        self.loss = build_loss(loss, loss_name)
+        self.metrics = build_metrics(metrics)
+        self.add_labels, self.precision = add_labels, precision
+        self.nonfinite, self.keep_checkpoints = nonfinite, keep_checkpoints
+        self.keep_freed_memory = keep_freed_memory
+        self.board = None
+        self.forward = CompiledForward.for_device(model, self.device) \
+            if compile else model
+        self.step = OptimisationStep(self)
+        self.skipped_batches = 0
 
+    # -- training --------------------------------------------------------
+    def training(self, manager, nb_epochs: int, checkpointdir: Optional[str] = None,
+                 fold_index: Optional[int] = None, scheduler: Any = None,
+                 with_validation: bool = True, save_after_epochs: int = 1,
+                 add_labels: bool = False, resume: bool = False
+                 ) -> Tuple[History, Optional[History]]:
+        """Train on each fold (or ``fold_index`` only) for ``nb_epochs``.
 
-def configure_precision(precision: str, device: torch.device) -> None:
-    """Turn on TF32; say when a precision cannot help on this device."""
-    if precision == "tf32":
-        if device.type != "cuda":
-            warnings.warn("precision='tf32' only changes CUDA matmuls; "
-                          "training in float32 on the CPU", RuntimeWarning,
-                          stacklevel=3)
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    if precision == "bf16" and device.type == "cpu" and \
-            not torch.ops.mkldnn._is_mkldnn_bf16_supported():
-        warnings.warn("precision='bf16': this CPU has no bfloat16 matrix "
-                      "instructions, autocast will be slower than float32",
-                      RuntimeWarning, stacklevel=3)
+        Returns (train_history, valid_history), as pynet does.
+        ``resume=True`` continues from the newest complete checkpoint in
+        ``checkpointdir``, with the settings given now (see moevae.run);
+        ``nb_epochs`` larger than the saved run's continues it.
+        Raises MoEVAEValueError before any batch for a bad setting,
+        NonFiniteLossError, CheckpointWriteError, TrainingInterrupted.
+        """
+        self.add_labels = self.add_labels or add_labels
+        run = Run.plan(self, manager, nb_epochs, checkpointdir, fold_index,
+                       scheduler, with_validation, save_after_epochs, resume)
+        with self._training_session(), StopSignals() as stop, \
+                kept_shared_state(self.model, self.device, rng=False):
+            run.resume(self) if resume else run.begin(self)
+            for fold in run.folds_to_train():
+                loaders, first, partial = run.enter_fold(
+                    fold, self, lambda f: self._loaders(manager, f, run))
+                for epoch in range(first, run.nb_epochs):
+                    self._train_epoch(run, loaders, fold, epoch, partial,
+                                      stop)
+                    partial = None
+        self.notify_observers(Signal.AFTER_TRAINING, histories=(
+            run.train, run.valid))
+        return run.train, run.valid
 
+    def _train_epoch(self, run: Run, loaders, fold: int, epoch: int,
+                     partial: Optional[EpochTotals], stop: StopSignals
+                     ) -> None:
+        # also when resuming mid-epoch: observers see every epoch start
+        self.notify_observers(Signal.BEFORE_EPOCH, epoch=epoch, fold=fold,
+                              scheduler=run.scheduler)
+        desc = f"fold {fold} epoch {epoch + 1}/{run.nb_epochs}"
+        started = time.perf_counter()
+        totals = self._run_pass(loaders.train, desc, totals=partial,
+                                stop=stop)
+        if stop.requested:
+            self._interrupt(run, stop, loaders.train, fold, epoch, totals)
+        kept = totals.counted
+        self.skipped_batches += totals.batches - kept
+        if not kept:
+            raise NonFiniteLossError(f"{desc}: every batch was skipped "
+                                     "(non-finite losses); nothing to train")
+        values = totals.means()
+        loss = values.pop("loss")
+        run.step_scheduler(loss)
+        elapsed = time.perf_counter() - started
+        run.train.log((fold, epoch), loss=loss, **values)
+        report = {"loss": loss, **values}
+        if run.with_validation:
+            report.update(self._validate(loaders.validation, desc, run,
+                                         fold, epoch))
+        report.update(epoch_time=elapsed,
+                      samples_per_second=totals.samples / max(elapsed, 1e-9),
+                      lr=self.optimizer.param_groups[0]["lr"],
+                      batch_loss=torch.stack(totals.batch_losses).cpu().numpy())
+        logger.info("%s: %s", desc, format_report(report))
+        self.notify_observers(Signal.AFTER_EPOCH, epoch=epoch, fold=fold,
+                              scheduler=run.scheduler, **report)
+        if run.should_save(epoch):  # last: it holds every draw of the epoch
+            run.save(self, fold, epoch, loaders.train,
+                     val_loss=report.get("val_loss"))
 
-def compiled(model: torch.nn.Module, device: torch.device
-             ) -> "CompiledForward":
-    """torch.compile of the forward pass (CUDA graphs on a GPU)."""
-    return CompiledForward(model, "reduce-overhead" if device.type == "cuda"
-                           else "default")
+    def _run_pass(self, loader, desc: str, train: bool = True,
+                  totals: Optional[EpochTotals] = None,
+                  stop: Optional[StopSignals] = None,
+                  predictions: Optional[List[torch.Tensor]] = None,
+                  layer_names: Optional[List[str]] = None) -> EpochTotals:
+        """One pass over ``loader`` (training, or evaluation without
+        gradients when ``train`` is False); outputs go to ``predictions``."""
+        totals = totals or EpochTotals()
+        self.model.train(train)
+        refresh = PROGRESS_REFRESH if self.device.type == "cpu" \
+            else 10 * PROGRESS_REFRESH
+        watch_batches = train and (self.has_observers(Signal.BEFORE_BATCH) or
+                                   self.has_observers(Signal.AFTER_BATCH))
+        with tqdm(total=len(loader), initial=totals.batches, desc=desc,
+                  leave=False, dynamic_ncols=True, mininterval=0.5,
+                  disable=None) as bar:
+            for item in loader:
+                where = f"{desc}, batch {totals.batches + 1}/{len(loader)}"
+                if watch_batches:
+                    self.notify_observers(Signal.BEFORE_BATCH,
+                                          batch=totals.batches, item=item)
+                result = self.step.train(item, where) if train \
+                    else self.step.evaluate(item)
+                totals.add(result)
+                if predictions is not None:
+                    predictions.append(collect(result, layer_names))
+                if watch_batches:
+                    self.notify_observers(
+                        Signal.AFTER_BATCH, batch=totals.batches - 1,
+                        loss=result.loss, outputs=result.outputs,
+                        layer_outputs=result.layer_outputs)
+                bar.update(1)
+                if totals.batches % refresh == 0:
+                    self._check_deferred(totals, desc)
+                    if not bar.disable:
+                        bar.set_postfix(loss=f"{totals.means()['loss']:.4g}",
+                                        refresh=False)
+                if stop is not None and stop.requested:
+                    break
+        self._check_deferred(totals, desc)
+        return totals
 
+    def _check_deferred(self, totals: EpochTotals, desc: str) -> None:
+        """Name the first non-finite batch of a device-side-checked pass."""
+        if not (self.step.deferred and self.nonfinite == "raise"):
+            return
+        batch = totals.first_nonfinite()
+        if batch is not None:
+            raise NonFiniteLossError(
+                f"{desc}: non-finite loss at batch {batch}/{totals.batches} "
+                "so far; that step was not applied to the weights and the "
+                "last checkpoint is kept")
 
-class CompiledForward:
-    """A compiled forward; where compiling fails, warn once and run eager."""
+    def _validate(self, loader, desc: str, run: Run, fold: int,
+                  epoch: int) -> Dict[str, Any]:
+        predictions: List[torch.Tensor] = []
+        totals = self._run_pass(loader, desc + " validation", train=False,
+                                predictions=predictions)
+        values = totals.means()
+        loss = values.pop("loss")
+        run.valid.log((fold, epoch), loss=loss, **values)
+        report = {"val_loss": loss}
+        report.update({f"val_{key}": value for key, value in values.items()})
+        if predictions:
+            report["val_pred"] = torch.cat(predictions).cpu().numpy()
+        return report
 
-    def __init__(self, model: torch.nn.Module, mode: str):
-        self.model = model
-        self.function = torch.compile(model, mode=mode)
-        self.failed = False
+    def _loaders(self, manager, fold: int, run: Run):
+        loaders = manager.get_dataloader(
+            train=True, validation=run.with_validation, fold_index=fold)
+        for loader in (loaders.train, loaders.validation):
+            if hasattr(loader, "to"):
+                loader.to(self.device)
+        return loaders
 
-    def __call__(self, *args: Any):
-        if not self.failed:
-            try:
-                return self.function(*args)
-            except Exception as error:  # compiler missing, unsupported op
-                self.failed = True
-                first_line = (str(error).strip().splitlines() or [""])[0]
-                warnings.warn(f"compile=True: torch.compile failed here "
-                              f"({type(error).__name__}: {first_line[:200]});"
-                              " training without it", RuntimeWarning)
-        return self.model(*args)
+    @contextlib.contextmanager
+    def _training_session(self) -> Iterator[None]:
+        """Process-wide settings that hold only while training runs."""
+        if self.keep_freed_memory and self.device.type == "cpu":
+            tune_malloc()
+        with console_logging(), precision_flags(self.precision, self.device):
+            yield
 
+    def observer_guard(self):
+        """Observers leave the model's modes, the RNG streams and the grad
+        mode as they found them (see moevae.observable)."""
+        return kept_shared_state(self.model, self.device)
 
-def resolve_device(device: Union[str, torch.device, None],
-                   use_cuda: bool) -> torch.device:
-    """The training device; CUDA asked for but absent -> warn once, CPU."""
-    global _warned_no_cuda
-    if device is None:
-        device = "cuda" if use_cuda else "cpu"
-    if isinstance(device, str) and device not in ("auto", "cpu", "cuda") \
-            and not device.startswith("cuda:"):
-        raise bad_value("device", device, "'auto', 'cpu', 'cuda' or "
-                        "'cuda:N'")
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        if not _warned_no_cuda:
-            warnings.warn("CUDA was requested but no GPU is available: "
-                          "training on the CPU", RuntimeWarning, stacklevel=3)
-            _warned_no_cuda = True
-        device = torch.device("cpu")
-    return device
-
-
-def build_optimizer(name: str, parameters, learning_rate: float,
-                    options: Dict[str, Any]) -> torch.optim.Optimizer:
-    """torch.optim.<name>(parameters, lr=learning_rate, **options)."""
-    names = sorted(key for key, value in vars(torch.optim).items()
-                   if inspect.isclass(value) and
-                   issubclass(value, torch.optim.Optimizer) and
-                   value is not torch.optim.Optimizer)
-    if name not in names:
-        raise bad_value("optimizer_name", name, f"one of {names}")
-    klass = getattr(torch.optim, name)
-    accepted = set(inspect.signature(klass).parameters) - {"params", "lr"}
-    unknown = sorted(set(options) - accepted)
-    if unknown:
-        raise MoEVAEValueError(f"unknown argument(s) {unknown} for "
-                               f"torch.optim.{name}: expected some of "
-                               f"{sorted(accepted)}")
-    if isinstance(learning_rate, bool) or not isinstance(
-            learning_rate, (int, float)) or not learning_rate > 0:
-        raise bad_value("learning_rate", learning_rate, "a number > 0")
-    parameters = list(parameters)
-    if "fused" in accepted and not {"fused", "foreach"} & set(options):
-        try:  # one kernel for the whole update: 5x faster than foreach
-            return klass(parameters, lr=learning_rate, fused=True, **options)
-        except (RuntimeError, ValueError):
-            pass
-    return klass(parameters, lr=learning_rate, **options)
-
-
-def build_loss(loss: Any, loss_name: str) -> Any:
-    if loss is not None:
-        if not callable(loss):
-            raise bad_type("loss", loss, "a callable loss(outputs, *targets)")
-        return loss
-    klass = getattr(torch.nn, loss_name, None)
-    if not (inspect.isclass(klass) and issubclass(klass, torch.nn.Module)
-            and loss_name.endswith("Loss")):
-        raise bad_value("loss_name", loss_name, "a torch.nn loss class name "
-                        "such as 'MSELoss', or a loss= callable")
-    return klass()
-
-
-def build_metrics(metrics: Optional[Sequence]) -> Dict[str, Any]:
-    named = {}
-    for metric in metrics or []:
-        if isinstance(metric, (types.FunctionType, types.BuiltinFunctionType)):
-            named[metric.__name__] = metric
-        elif callable(metric):
-            named[type(metric).__name__] = metric
+    def _interrupt(self, run: Run, stop: StopSignals, loader, fold: int,
+                   epoch: int, totals: EpochTotals):
+        where = f"fold {fold}, epoch {epoch + 1}, batch {totals.batches}"
+        if run.checkpointer is None:
+            saved = "no checkpoint written (no checkpointdir)"
         else:
-            raise bad_type("metrics", metric, "a list of callables "
-                           "metric(outputs, *targets)")
-    return named
+            path = run.save(self, fold, epoch, loader, totals=totals)
+            saved = (f"checkpoint {path}; resume with "
+                     f"`moevae train --resume {run.checkpointer.directory}` "
+                     "or training(..., resume=True)")
+        self.close()
+        raise TrainingInterrupted(f"{stop.name}: training stopped at "
+                                  f"{where}; {saved}", stop.signal_number)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Flush the board's queue (if there is a board)."""
+        if self.board is not None and hasattr(self.board, "flush"):
+            self.board.flush(timeout)
+
+    # -- evaluation ------------------------------------------------------
+    def test(self, loader, with_logit: bool = False,
+             logit_function: str = "softmax", predict: bool = False,
+             concat_layer_outputs=None, is_validation: bool = False):
+        """Predictions, mean loss and components over ``loader``."""
+        if logit_function not in ("softmax", "sigmoid"):
+            raise bad_value("logit_function", logit_function,
+                            "'softmax' or 'sigmoid'")
+        predictions: List[torch.Tensor] = []
+        with precision_flags(self.precision, self.device), \
+                kept_shared_state(self.model, self.device, rng=False):
+            totals = self._run_pass(loader, "test", train=False,
+                                    predictions=predictions,
+                                    layer_names=concat_layer_outputs)
+        values = totals.means()
+        loss = values.pop("loss", None)
+        y = torch.cat(predictions) if predictions else None
+        if y is not None and with_logit:
+            y = torch.softmax(y, dim=1) if logit_function == "softmax" \
+                else torch.sigmoid(y)
+        y = None if y is None else y.cpu().numpy()
+        if y is not None and predict:
+            y = np.argmax(y, axis=1)
+        return y, loss, values
+
+    def testing(self, manager, with_logit: bool = False,
+                logit_function: str = "softmax", predict: bool = False,
+                concat_layer_outputs=None):
+        """pynet's testing: (y, X, y_true, loss, values) on the test set."""
+        loader = manager.get_dataloader(test=True).test
+        y, loss, values = self.test(loader, with_logit, logit_function,
+                                    predict, concat_layer_outputs)
+        inputs, truths = [], []
+        for item in loader:
+            inputs.append(item.inputs.cpu().numpy())
+            truths.append([t.cpu().numpy() for t in (item.outputs,
+                                                     item.labels)
+                           if t is not None])
+        X = np.concatenate(inputs)
+        y_true = [np.concatenate(parts) for parts in zip(*truths)]
+        y_true = y_true[0] if len(y_true) == 1 else y_true
+        return y, X, y_true, loss, values
+
+
+@contextlib.contextmanager
+def kept_shared_state(model: torch.nn.Module, device: torch.device,
+                      rng: bool = True) -> Iterator[None]:
+    """Put back every module's train/eval mode, the grad mode and (with
+    ``rng``) every random stream when the block ends, even on error."""
+    modes = [(module, module.training) for module in model.modules()]
+    grad = torch.is_grad_enabled()
+    with preserved_rng(device) if rng else contextlib.nullcontext():
+        try:
+            yield
+        finally:
+            for module, mode in modes:
+                module.training = mode
+            torch.set_grad_enabled(grad)
+
+
+def collect(result, layer_names: Optional[List[str]]) -> torch.Tensor:
+    """A batch's predictions, with named layer outputs concatenated; copies,
+    since a compiled (CUDA-graph) forward reuses its output memory."""
+    parts = [result.outputs.detach()]
+    for name in layer_names or []:
+        if not result.layer_outputs or name not in result.layer_outputs:
+            raise MoEVAEValueError(
+                f"concat_layer_outputs: no layer output {name!r}; the model "
+                f"returned {sorted(result.layer_outputs or {})}")
+        parts.append(result.layer_outputs[name].detach())
+    return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0].clone()
+
+
+def format_report(report: Dict[str, Any]) -> str:
+    """'loss 1.2 | kl 0.3 | ... | 2.31 s, 3900 samples/s' for the log."""
+    losses = " | ".join(f"{key} {value:.5g}" for key, value in report.items()
+                        if key not in ("epoch_time", "samples_per_second",
+                                       "lr", "batch_loss", "val_pred"))
+    return (f"{losses} | {report['epoch_time']:.2f} s, "
+            f"{report['samples_per_second']:.0f} samples/s")

@@ -1,12 +1,15 @@
 """Console logging that shows progress without fighting tqdm's bars.
 
-The library only adds a NullHandler at import; an interface adds this
-console handler to the ``moevae`` logger when the application configured
-no logging at all, so a plain script prints one line per epoch. An
+The library only adds a NullHandler at import; while an interface trains
+(:func:`console_logging`), this console handler is added to the ``moevae``
+logger when the application configured no logging at all, so a plain
+script prints one line per epoch, and removed when training ends. An
 application that configures logging (root or ``moevae`` handlers) keeps
 full control.
 """
+import contextlib
 import logging
+from typing import Iterator
 
 from tqdm.auto import tqdm
 
@@ -24,15 +27,31 @@ class TqdmHandler(logging.StreamHandler):
             self.handleError(record)
 
 
-def ensure_console_logging(level: int = logging.INFO) -> None:
-    """Print moevae's INFO lines unless logging was configured."""
+@contextlib.contextmanager
+def console_logging(level: int = logging.INFO) -> Iterator[None]:
+    """Print moevae's INFO lines in the block, unless logging was
+    configured; the logger is put back as it was afterwards."""
     logger = logging.getLogger("moevae")
     own = [handler for handler in logger.handlers
            if not isinstance(handler, logging.NullHandler)]
     if own or logging.getLogger().handlers:
+        yield
         return
     handler = TqdmHandler()
     handler.setFormatter(logging.Formatter(FORMAT, DATE_FORMAT))
+    previous_level = logger.level
     logger.addHandler(handler)
     if logger.level == logging.NOTSET or logger.level > level:
         logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+
+
+def ensure_console_logging(level: int = logging.INFO) -> None:
+    """Print moevae's INFO lines from now on unless logging was configured
+    (for applications, such as the ``moevae`` command, that own their
+    process)."""
+    console_logging(level).__enter__()

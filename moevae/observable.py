@@ -7,20 +7,36 @@ cannot take one argument at registration, and returns a
 carrying ``object`` (the notifier), ``signal``, ``keys`` and one attribute
 per notified value (``epoch``, ``fold``, ``loss``, each loss component...).
 
-A callback that raises is logged once (with its traceback) and skipped
-afterwards for that signal's later failures too, so a broken plot never
-stops training; signals whose results feed the loss (``regularizer``) are
-notified with ``strict=True`` and let errors through.
+Two kinds of observers, as in pynet's use of them:
+
+- callbacks that change training (a loss's ``set_epoch``, a schedule, a
+  regularizer): an exception stops training, as any error in the loop does;
+- side effects (plotting, logging), registered with ``side_effect=True`` or
+  carrying a true ``side_effect`` attribute (moevae's plotting observers
+  do): an exception is logged once, with its traceback, and training goes
+  on.
+
+Either kind runs inside :meth:`Observable.observer_guard`, which a training
+interface uses to put back what an observer may change by accident (the
+model's train/eval mode, the random streams, the grad mode).
 """
+import contextlib
 import enum
 import inspect
 import logging
-from typing import Any, Callable, Dict, Iterable, List, Set, Union
+from typing import Any, Callable, ContextManager, Dict, Iterable, List, \
+    Optional, Set, Tuple, Union
 
 from .errors import bad_type, bad_value
 
 logger = logging.getLogger("moevae")
 Observer = Callable[["SignalObject"], Any]
+
+
+def side_effect(observer: Observer) -> Observer:
+    """Mark a function as a side-effect observer (see the module doc)."""
+    observer.side_effect = True
+    return observer
 
 
 class Signal(str, enum.Enum):
@@ -70,7 +86,7 @@ class Observable:
     """Base class of objects that notify observers of declared signals."""
 
     def __init__(self, signals: Iterable[Union[str, Signal]]):
-        self._observers: Dict[Signal, List[Observer]] = {
+        self._observers: Dict[Signal, List[Tuple[Observer, bool]]] = {
             self._as_signal(signal, list(Signal)): [] for signal in signals}
         self._failed: Set[int] = set()
         self._locked = False
@@ -91,27 +107,47 @@ class Observable:
                 repr(item.value) for item in allowed))
         return converted
 
-    def add_observer(self, signal: Union[str, Signal],
-                     observer: Observer) -> RemovableHandle:
-        """Call ``observer(signal_object)`` each time ``signal`` is emitted."""
+    def add_observer(self, signal: Union[str, Signal], observer: Observer,
+                     side_effect: Optional[bool] = None) -> RemovableHandle:
+        """Call ``observer(signal_object)`` each time ``signal`` is emitted.
+
+        ``side_effect``: True for plotting/logging observers whose errors
+        are logged once while training goes on; False for callbacks that
+        change training, whose errors stop it; None (default) reads the
+        observer's ``side_effect`` attribute (False when absent).
+        """
         signal = self._as_signal(signal, self._observers)
         _check_observer(observer)
-        if observer not in self._observers[signal]:
-            self._observers[signal].append(observer)
+        if side_effect is None:
+            side_effect = bool(getattr(observer, "side_effect", False))
+        elif not isinstance(side_effect, bool):
+            raise bad_type("side_effect", side_effect, "None, True or False")
+        entries = self._observers[signal]
+        if all(entry != observer for entry, _ in entries):
+            entries.append((observer, side_effect))
         return RemovableHandle(self, signal, observer)
 
     def remove_observer(self, signal: Union[str, Signal],
                         observer: Observer) -> None:
         signal = self._as_signal(signal, self._observers)
-        if observer in self._observers[signal]:
-            self._observers[signal].remove(observer)
+        self._observers[signal] = [entry for entry in self._observers[signal]
+                                   if entry[0] != observer]
 
     def has_observers(self, signal: Union[str, Signal]) -> bool:
         return bool(self._observers.get(Signal(signal)))
 
+    def observer_guard(self) -> ContextManager[Any]:
+        """The context every observer runs in (nothing here; a training
+        interface puts back model mode, RNG and grad mode)."""
+        return contextlib.nullcontext()
+
     def notify_observers(self, signal: Union[str, Signal], strict: bool = False,
                          **values: Any) -> List[Any]:
-        """Call the observers of ``signal``; return their non-None results."""
+        """Call the observers of ``signal``; return their non-None results.
+
+        ``strict=True`` lets every observer's error through (signals whose
+        results feed the loss).
+        """
         signal = self._as_signal(signal, self._observers)
         if self._locked or not self._observers[signal]:
             return []
@@ -119,8 +155,8 @@ class Observable:
         try:
             message = SignalObject(object=self, signal=signal.value, **values)
             return [result for result in (
-                self._call(observer, message, strict)
-                for observer in list(self._observers[signal]))
+                self._call(observer, message, strict or not is_side_effect)
+                for observer, is_side_effect in list(self._observers[signal]))
                 if result is not None]
         finally:
             self._locked = False
@@ -128,7 +164,8 @@ class Observable:
     def _call(self, observer: Observer, message: SignalObject,
               strict: bool) -> Any:
         try:
-            return observer(message)
+            with self.observer_guard():
+                return observer(message)
         except Exception:
             if strict:
                 raise

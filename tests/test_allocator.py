@@ -9,6 +9,7 @@ import torch
 
 from moevae import allocator
 from moevae.interfaces import DeepLearningInterface
+from tests.test_interfaces import regression_manager
 
 glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc",
                                 reason="malloc tuning is for glibc")
@@ -77,9 +78,14 @@ def test_a_refused_setting_is_reported(fresh):
     assert allocator.keep_freed_memory() is False
 
 
-def test_cpu_training_tunes_malloc():
-    with mock.patch("moevae.interfaces.keep_freed_memory",
-                    autospec=True) as tune:
-        DeepLearningInterface(model=torch.nn.Linear(3, 1),
-                              loss_name="MSELoss", device="cpu")
+def test_cpu_training_tunes_malloc_when_asked():
+    """An explicit option, applied when training starts (never by the
+    constructor): the tuning is process-wide and cannot be undone."""
+    with mock.patch("moevae.interfaces.tune_malloc", autospec=True) as tune:
+        interface = DeepLearningInterface(
+            model=torch.nn.Linear(3, 1), loss_name="MSELoss", device="cpu",
+            keep_freed_memory=True)
+        tune.assert_not_called()
+        interface.training(regression_manager(), nb_epochs=1,
+                           with_validation=False)
     tune.assert_called_once_with()

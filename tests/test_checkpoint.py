@@ -103,16 +103,6 @@ def test_pretrained_accepts_either_layout(tmp_path):
         seed_model._experts[2].decoder(torch.ones(1, 20)).detach())
 
 
-def test_rng_states_round_trip():
-    states = ckpt.rng_states()
-    expected = (torch.rand(2), np.random.rand(2), __import__("random")
-                .random())
-    ckpt.set_rng_states(states)
-    assert torch.equal(torch.rand(2), expected[0])
-    assert np.array_equal(np.random.rand(2), expected[1])
-    assert __import__("random").random() == expected[2]
-
-
 def test_missing_checkpoint_folder_for_resume():
     with pytest.raises(MoEVAEError, match="resume=True: expected a "
                        "checkpointdir"):

@@ -102,7 +102,8 @@ def test_checkpoints_every_n_epochs(tmp_path):
     interface.training(regression_manager(), nb_epochs=5, checkpointdir=str(
         tmp_path), save_after_epochs=2, with_validation=True)
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["best.pth", "model_0_epoch_0.pth", "model_0_epoch_2.pth",
+    assert names == ["best.pth", "initial.pth", "model_0_epoch_0.pth",
+                     "model_0_epoch_2.pth",
                      "model_0_epoch_4.pth"]
 
 
@@ -111,7 +112,7 @@ def test_only_the_last_checkpoints_are_kept(tmp_path):
                                 checkpointdir=str(tmp_path),
                                 with_validation=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "model_0_epoch_2.pth", "model_0_epoch_3.pth"]
+        "initial.pth", "model_0_epoch_2.pth", "model_0_epoch_3.pth"]
 
 
 def test_scheduler_steps_and_lr_reported():
@@ -152,7 +153,7 @@ def test_bad_training_arguments():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a CPU-only box")
 def test_use_cuda_without_gpu_warns_once_and_trains_on_cpu(monkeypatch):
-    import moevae.interfaces as module
+    import moevae.builders as module
     monkeypatch.setattr(module, "_warned_no_cuda", False)
     with pytest.warns(RuntimeWarning, match="no GPU") as record:
         interface = linear_interface(use_cuda=True)
@@ -164,8 +165,8 @@ def test_use_cuda_without_gpu_warns_once_and_trains_on_cpu(monkeypatch):
 
 def test_nonfinite_loss_stops_with_batch_and_component():
     interface = linear_interface()
-    with pytest.raises(NonFiniteLossError, match=r"epoch 1/2: non-finite "
-                       r"loss .* at batch \d/4") as error:
+    with pytest.raises(NonFiniteLossError, match=r"epoch 1/2, batch \d/4: "
+                       r"non-finite loss .* not updated") as error:
         interface.training(regression_manager(poison=20), nb_epochs=2,
                            with_validation=False)
     assert "the last checkpoint is kept" in str(error.value)
@@ -211,7 +212,7 @@ def test_compiled_forward_trains_like_eager():
     torch.manual_seed(1)
     second, _ = compiled.training(regression_manager(), nb_epochs=2,
                                   with_validation=False)
-    assert not compiled.forward.failed
+    assert not compiled.forward.fell_back
     np.testing.assert_allclose(first["loss"][1], second["loss"][1],
                                rtol=1e-4)
 
@@ -225,7 +226,7 @@ def test_compile_failure_falls_back_with_one_warning(monkeypatch):
     with pytest.warns(RuntimeWarning, match="no C.. compiler") as record:
         interface.training(regression_manager(), nb_epochs=1,
                            with_validation=False)
-    assert len(record) == 1 and interface.forward.failed
+    assert len(record) == 1 and interface.forward.fell_back
 
 
 def test_precision_warnings_on_cpu():

@@ -3,7 +3,7 @@ import logging
 import pytest
 
 from moevae.errors import MoEVAEError
-from moevae.observable import Observable, Signal, SignalObject
+from moevae.observable import Observable, Signal, SignalObject, side_effect
 
 
 @pytest.fixture
@@ -56,12 +56,12 @@ def test_signal_object_carries_values(notifier):
     assert (signal.epoch, signal.loss, signal.kl_loss) == (3, 1.5, 0.5)
 
 
-def test_failing_observer_logged_once_and_others_run(notifier, caplog):
+def test_failing_side_effect_logged_once_and_others_run(notifier, caplog):
     calls = []
 
     def broken(signal):
         raise RuntimeError("plot failed")
-    notifier.add_observer("before_epoch", broken)
+    notifier.add_observer("before_epoch", broken, side_effect=True)
     notifier.add_observer("before_epoch", calls.append)
     with caplog.at_level(logging.ERROR, logger="moevae"):
         for _ in range(3):
@@ -69,6 +69,37 @@ def test_failing_observer_logged_once_and_others_run(notifier, caplog):
     assert len(calls) == 3
     failures = [r for r in caplog.records if "failed" in r.getMessage()]
     assert len(failures) == 1 and "training goes on" in failures[0].message
+
+
+def test_a_callback_that_changes_training_raises(notifier):
+    def set_epoch(signal):
+        raise RuntimeError("schedule failed")
+    notifier.add_observer("before_epoch", set_epoch)
+    with pytest.raises(RuntimeError, match="schedule failed"):
+        notifier.notify_observers("before_epoch")
+
+
+def test_side_effect_attribute_marks_an_observer(notifier, caplog):
+    @side_effect
+    def plot(signal):
+        raise RuntimeError("plot failed")
+
+    class Drawing:
+        side_effect = True
+
+        def __call__(self, signal):
+            raise RuntimeError("drawing failed")
+    notifier.add_observer("after_epoch", plot)
+    notifier.add_observer("after_epoch", Drawing())
+    with caplog.at_level(logging.ERROR, logger="moevae"):
+        notifier.notify_observers("after_epoch")
+    assert len([r for r in caplog.records if "failed" in r.getMessage()]) \
+        == 2
+
+
+def test_side_effect_must_be_a_bool(notifier):
+    with pytest.raises(TypeError, match="side_effect='yes'"):
+        notifier.add_observer("after_epoch", print, side_effect="yes")
 
 
 def test_strict_notification_propagates(notifier):

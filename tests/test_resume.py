@@ -110,7 +110,8 @@ def test_sigkill_anywhere_then_resume_is_exact(tmp_path, reference, seed):
 def test_sigkill_during_a_checkpoint_write(tmp_path, reference):
     mnist_dir, expected = reference
     run_dir = tmp_path / "run"
-    run = Run(options(mnist_dir, run_dir), env={"KILL_IN_CHECKPOINT": "3"})
+    # the writes: initial.pth, epochs 0 and 1, then the torn epoch 2
+    run = Run(options(mnist_dir, run_dir), env={"KILL_IN_CHECKPOINT": "4"})
     assert run.finish()[0] == -signal.SIGKILL
     folder = run_dir / "checkpoints"
     assert [p.name for p in list_checkpoints(folder)] == [
@@ -170,17 +171,17 @@ def test_interrupt_mid_epoch_in_process(tmp_path, mnist_dir):
 
     stopped = []
 
-    def stop(signal_object):  # as if SIGTERM arrived during batch 5
+    def stop(signal_object):  # SIGTERM arrives during batch 5
         if signal_object.batch == 4 and not stopped:
             stopped.append(True)
-            broken._stop_signal = signal.SIGTERM
+            os.kill(os.getpid(), signal.SIGTERM)
     broken.add_observer("after_batch", stop)
     with pytest.raises(TrainingInterrupted, match="SIGTERM.*batch 5"):
         broken.training(manager(), nb_epochs=3,
                         checkpointdir=str(tmp_path / "b"), fold_index=0,
                         with_validation=False)
     assert list_checkpoints(tmp_path / "b")[0].name == \
-        "model_0_epoch_0_batch_5.pth"
+        "model_0_epoch_0_sample_250.pth"
     resumed = small_interface()
     history, _ = resumed.training(manager(), nb_epochs=3,
                                   checkpointdir=str(tmp_path / "b"),

@@ -7,10 +7,13 @@ from typing import Any, Dict, List
 
 from ..argparsing import OneLineParser, board_address
 from ..datasets.mnist import DEFAULT_DATA_DIR
-from ..interfaces import PRECISIONS
+from ..builders import PRECISIONS
+from ..checkpoint import list_checkpoints
 from ..recipes import RECIPES
 
 NUMBER_OF_FOLDS = 10
+# options that define a run: refused on resume when they differ
+FIXED_ON_RESUME = ("seed", "recipe", "layout", "fold")
 
 
 def integer_at_least(minimum: int):
@@ -72,7 +75,9 @@ def build_parser() -> OneLineParser:
     add("--validation", action="store_true",
         help="evaluate on the fold's validation split each epoch")
     add("--resume", type=Path, metavar="DIR", help="continue the run whose "
-        "folder (or checkpoint folder) is DIR")
+        "folder (or checkpoint folder) is DIR; options given now take "
+        "effect (e.g. more --epochs), except --seed, --recipe, --layout and "
+        "--fold")
     add("--recipe", choices=sorted(RECIPES), default="seed",
         help="model and loss recipe (default %(default)s)")
     add("--layout", choices=["fused", "per-expert"], default="fused",
@@ -110,33 +115,81 @@ def parse(argv: List[str]) -> argparse.Namespace:
             parser.error("argument --device: cuda: no CUDA device is "
                          "available here; expected auto or cpu")
     args.name = args.name or datetime.now().strftime("moe-vae-%Y%m%d-%H%M%S")
-    args.run_dir = args.run_dir or Path("runs") / args.name
-    args.checkpointdir = args.checkpointdir or args.run_dir / "checkpoints"
+    args.run_dir = (args.run_dir or Path("runs") / args.name).absolute()
+    args.checkpointdir = (args.checkpointdir or
+                          args.run_dir / "checkpoints").absolute()
+    if args.resume is None:
+        for folder in (args.run_dir, args.checkpointdir):
+            held = sorted(folder.glob("config.json")) + \
+                list_checkpoints(folder) if folder.is_dir() else []
+            if held:
+                parser.error(f"{folder} already holds a run ({held[0].name})"
+                             f": resume it with --resume {folder}, or give "
+                             "another --name, --run-dir or --checkpointdir")
     return args
 
 
 def resumed_args(parser: OneLineParser, argv: List[str],
                  args: argparse.Namespace) -> argparse.Namespace:
-    """Options of the run in ``--resume DIR``, overridden by given ones."""
-    folder = args.resume
+    """Options of the run in ``--resume DIR``, overridden by given ones.
+
+    DIR is a run folder or its checkpoint folder: both hold the run's
+    config.json (an earlier release wrote it to the run folder only).
+    Options given now take effect, except those that define the run
+    (FIXED_ON_RESUME), which are refused when they differ.
+    """
+    folder = args.resume.absolute()
     if not folder.is_dir():
         parser.error(f"argument --resume: {folder}: no such folder")
-    run_dir = folder if (folder / "config.json").is_file() else folder.parent
-    config_path = run_dir / "config.json"
-    if not config_path.is_file():
+    config_path = next((path for path in (folder / "config.json",
+                                          folder.parent / "config.json")
+                        if path.is_file()), None)
+    if config_path is None:
         parser.error(f"argument --resume: {folder}: no config.json in it or "
-                     "its parent; expected a moevae run folder")
-    saved = json.loads(config_path.read_text())
+                     "its parent; expected a moevae run or checkpoint folder")
+    try:
+        saved = json.loads(config_path.read_text())
+        if not isinstance(saved, dict):
+            raise ValueError("not an object")
+    except (ValueError, UnicodeDecodeError) as error:
+        parser.error(f"argument --resume: {config_path}: unreadable "
+                     f"({error}); expected the run's JSON configuration")
     given = explicit_options(parser, argv)
+    for key in FIXED_ON_RESUME:
+        if key in given and key in saved and getattr(args, key) != saved[key]:
+            parser.error(f"argument --{key.replace('_', '-')}: "
+                         f"{getattr(args, key)} given on resume, the run "
+                         f"used {saved[key]}; a resumed run keeps its "
+                         f"{key} (start a new run to change it)")
     merged = vars(parser.parse_args([]))
     merged.update({key: restore(key, value) for key, value in saved.items()
                    if key in merged})
     merged.update({key: getattr(args, key) for key in given})
+    run_dir, checkpointdir = resumed_folders(folder, config_path, saved)
     merged["resume"] = folder
-    merged["run_dir"] = run_dir
-    if "checkpointdir" not in given and not (folder / "config.json").is_file():
-        merged["checkpointdir"] = folder
+    merged["run_dir"] = merged["run_dir"] if "run_dir" in given else run_dir
+    if "checkpointdir" in given and \
+            merged["checkpointdir"].absolute() != checkpointdir:
+        parser.error(f"argument --checkpointdir: {merged['checkpointdir']} "
+                     f"given with --resume {args.resume}; expected the "
+                     f"run's checkpoint folder {checkpointdir}")
+    merged["checkpointdir"] = checkpointdir
     return argparse.Namespace(**merged)
+
+
+def resumed_folders(folder: Path, config_path: Path,
+                    saved: Dict[str, Any]) -> "tuple[Path, Path]":
+    """(run folder, checkpoint folder) of the run that ``folder`` names."""
+    saved_run = Path(saved.get("run_dir") or config_path.parent)
+    saved_checkpoints = Path(saved.get("checkpointdir") or
+                             saved_run / "checkpoints")
+    if folder in (saved_run.absolute(), saved_checkpoints.absolute()):
+        return saved_run.absolute(), saved_checkpoints.absolute()
+    if config_path.parent != folder:  # an earlier release's checkpoints/
+        return config_path.parent, folder
+    if (folder / "checkpoints").is_dir():  # a run folder, moved
+        return folder, folder / "checkpoints"
+    return (saved_run.absolute() if saved_run.is_dir() else folder), folder
 
 
 def explicit_options(parser: OneLineParser, argv: List[str]) -> List[str]:

@@ -71,11 +71,21 @@ def attach_board(interface, args, manager: DataManager, config) -> None:
     show_config(board, config)
 
 
+def write_config(args, config) -> None:
+    """config.json in the run folder and beside the checkpoints, so that
+    ``--resume`` works from either folder, even before the first
+    checkpoint is complete."""
+    for folder in (args.run_dir, args.checkpointdir):
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json(folder / "config.json", config)
+
+
 def run(args) -> int:
     ensure_console_logging()
-    args.run_dir.mkdir(parents=True, exist_ok=True)
     config = config_of(args)
-    write_json(args.run_dir / "config.json", config)
+    args.run_dir.mkdir(parents=True, exist_ok=True)
+    if args.resume is None:
+        write_config(args, config)
     if args.threads:
         torch.set_num_threads(args.threads)
     seed_everything(args.seed)
@@ -86,7 +96,8 @@ def run(args) -> int:
         learning_rate=args.learning_rate or recipe.learning_rate,
         loss=recipe.build_loss(), device=args.device,
         precision=args.precision, nonfinite=args.nonfinite,
-        keep_checkpoints=args.keep, compile=args.compile)
+        keep_checkpoints=args.keep, compile=args.compile,
+        keep_freed_memory=True)
     recipe.attach(interface)
     if args.board is not None:
         attach_board(interface, args, manager, config)
@@ -94,6 +105,13 @@ def run(args) -> int:
     interface.add_observer("after_epoch", ClusteringMonitor(
         np.array(manager.inputs[held_out]).reshape(len(held_out), -1),
         manager.metadata["label"].to_numpy()[held_out]))
+    if args.resume is not None:  # once resuming passed its checks
+        pending = [config]
+
+        def save_config(signal) -> None:
+            if pending:
+                write_config(args, pending.pop())
+        interface.add_observer("before_epoch", save_config)
     logger.info("training on %s, %d threads; run folder %s",
                 interface.device, torch.get_num_threads(), args.run_dir)
     train_history, valid_history = interface.training(

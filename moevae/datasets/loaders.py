@@ -10,8 +10,9 @@ Two ways to build a batch, one sampling logic:
   torch ``DataLoader`` when ``dataloader_kwargs`` (workers...) are given.
 
 The order of an epoch comes from the loader's own ``torch.Generator``;
-:meth:`BatchLoader.state_dict` records it with the position in the epoch, so
-a run resumed from a checkpoint draws exactly the batches it would have.
+:meth:`BatchLoader.state_dict` records it with the epoch's order and the
+samples drawn so far, so a run resumed from a checkpoint draws exactly the
+samples it would have (with any batch size).
 """
 import functools
 import inspect
@@ -21,6 +22,7 @@ from typing import Any, Dict, Iterator, Optional
 import torch
 from torch.utils.data import DataLoader, Sampler
 
+from ..errors import MoEVAEValueError
 from .arrays import ArrayDataset, DataItem, collate
 
 
@@ -93,9 +95,10 @@ class BatchLoader:
             seed = int(torch.randint(2 ** 62, (1,)).item())
         self.generator = torch.Generator().manual_seed(seed)
         self._rows: Optional[torch.Tensor] = None
-        self._epoch_state: Optional[torch.Tensor] = None
+        self._order: Optional[torch.Tensor] = None  # the current epoch's
+        self._resume_order: Optional[torch.Tensor] = None
         self._resume_position = 0
-        self.position = 0
+        self.position = 0  # samples drawn in the current epoch
 
     def __len__(self) -> int:
         return math.ceil(len(self.dataset) / self.batch_size)
@@ -126,19 +129,16 @@ class BatchLoader:
         raise ValueError(f"sampler={self.sampler!r} is not supported")
 
     def __iter__(self) -> Iterator[DataItem]:
-        if self._resume_position:
-            self.generator.set_state(self._epoch_state)
+        if self._resume_order is not None:
+            order, start = self._resume_order, self._resume_position
+            self._resume_order, self._resume_position = None, 0
         else:
-            self._epoch_state = self.generator.get_state()
-        order = self.epoch_order()
-        start, self._resume_position = self._resume_position, 0
-        self.position = start
-        chunks = order.split(self.batch_size)[start:]
-        for batch in self._batches(chunks):
-            self.position += 1
+            order, start = self.epoch_order(), 0
+        self._order, self.position = order, start
+        for batch in self._batches(order[start:].split(self.batch_size)):
+            self.position += len(batch.inputs)
             yield batch
-        self.position = 0
-        self._epoch_state = None
+        self._order, self.position = None, 0
 
     def _batches(self, chunks) -> Iterator[DataItem]:
         if self.tensors is not None:
@@ -163,15 +163,37 @@ class BatchLoader:
         return self._rows
 
     def state_dict(self) -> Dict[str, Any]:
-        """Generator state and position, to resume at the same batch."""
-        in_epoch = self._epoch_state is not None and self.position > 0
-        return {"generator": (self._epoch_state if in_epoch
-                              else self.generator.get_state()),
-                "position": self.position if in_epoch else 0}
+        """Generator state, and mid-epoch the epoch's order and the samples
+        already drawn from it: a resumed epoch draws exactly the rest,
+        whatever the batch size is then."""
+        in_epoch = self._order is not None and self.position > 0
+        return {"generator": self.generator.get_state(),
+                "order": self._order.clone() if in_epoch else None,
+                "samples": self.position if in_epoch else 0}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
-        """Continue from a :meth:`state_dict` (at its batch, if mid-epoch)."""
+        """Continue from a :meth:`state_dict` (at its sample, if mid-epoch).
+
+        Raises MoEVAEValueError when the saved epoch's order does not fit
+        this data set.
+        """
         self.generator.set_state(state["generator"])
-        self._resume_position = int(state["position"])
-        self._epoch_state = state["generator"] if self._resume_position \
-            else None
+        if "samples" not in state:  # an earlier release: batches drawn
+            self._load_batch_position(state)
+            return
+        order = state.get("order")
+        if order is None or not state["samples"]:
+            return
+        if len(order) and int(order.max()) >= len(self.dataset):
+            raise MoEVAEValueError(
+                f"the checkpoint's epoch draws sample {int(order.max())} but "
+                f"this training set has {len(self.dataset)}; expected the "
+                "same data as the saved run")
+        self._resume_order = order
+        self._resume_position = int(state["samples"])
+
+    def _load_batch_position(self, state: Dict[str, Any]) -> None:
+        batches = int(state["position"])
+        if batches:  # the generator state was taken at the epoch start
+            self._resume_order = self.epoch_order()
+            self._resume_position = batches * self.batch_size

@@ -19,6 +19,7 @@ logger = logging.getLogger("moevae")
 
 class ClusteringMonitor:
     """An ``after_epoch`` observer scoring the manager's clusters."""
+    side_effect = True  # scores and plots: errors logged, training goes on
 
     def __init__(self, inputs: torch.Tensor, labels: np.ndarray):
         self.inputs = torch.as_tensor(inputs).reshape(len(inputs), -1)

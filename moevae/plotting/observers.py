@@ -14,12 +14,13 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from ..observable import Signal
+from ..observable import Signal, side_effect
 from .board import PANE_SIZE
 
 ZOOM = 5
 
 
+@side_effect
 def update_board(signal) -> None:
     """Plot every number of an ``after_epoch`` signal on the board."""
     data = {}
@@ -46,6 +47,7 @@ def expert_decoders(model) -> List[Any]:
     return [expert.decoder for expert in model._experts]
 
 
+@side_effect
 def sampling(signal) -> None:
     """The seed's panel: one decoded N(0, I) draw per expert, zoomed x5."""
     net = signal.object
@@ -76,6 +78,8 @@ class Reconstructions:
     Rows of the grid: the inputs, the mixture sum_k p_k x_k, then expert
     0..K-1; each image is 28 x 28, zoomed x2.
     """
+
+    side_effect = True  # a drawing: its errors are logged, training goes on
 
     def __init__(self, inputs: torch.Tensor, zoom: int = 2):
         self.inputs = torch.as_tensor(inputs).reshape(len(inputs), -1)
@@ -113,8 +117,10 @@ class ExpertUsage:
         self.samples = 0
 
     def attach(self, interface) -> List[Any]:
-        return [interface.add_observer(Signal.AFTER_BATCH, self.after_batch),
-                interface.add_observer(Signal.AFTER_EPOCH, self.after_epoch)]
+        return [interface.add_observer(Signal.AFTER_BATCH, self.after_batch,
+                                       side_effect=True),
+                interface.add_observer(Signal.AFTER_EPOCH, self.after_epoch,
+                                       side_effect=True)]
 
     def after_batch(self, signal) -> None:
         probs = signal.outputs.detach().float().sum(dim=0)

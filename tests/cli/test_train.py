@@ -1,7 +1,10 @@
 """moevae train from the command line: flags, exit codes, repeatability."""
 import json
+import os
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -107,3 +110,91 @@ def test_console_script_end_to_end(tmp_path, mnist_dir):
     assert result.returncode == 0, result.stderr
     assert "fold 0 epoch 1/1: loss" in result.stderr
     assert "samples/s" in result.stderr
+
+
+def history_epochs(run_dir):
+    history = json.loads((run_dir / "history.json").read_text())
+    return [step for step, _ in history["train"]["history"]]
+
+
+@pytest.mark.slow
+def test_resume_with_more_epochs_trains_them(tmp_path, mnist_dir):
+    assert train_cli.main(["--epochs", "1", "--board", "off", "--datasetdir",
+                           str(mnist_dir), "--run-dir",
+                           str(tmp_path / "r")]) == 0
+    assert train_cli.main(["--resume", str(tmp_path / "r"), "--epochs",
+                           "2"]) == 0
+    assert history_epochs(tmp_path / "r") == [[0, 0], [0, 1]]
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert config["epochs"] == 2  # the next resume continues from here
+    assert json.loads((tmp_path / "r" / "checkpoints" / "config.json"
+                       ).read_text())["epochs"] == 2
+
+
+@pytest.mark.slow
+def test_resume_from_the_checkpoint_folder_the_user_named(tmp_path,
+                                                          mnist_dir, capsys):
+    folder = tmp_path / "mine"
+    assert train_cli.main(["--epochs", "1", "--board", "off", "--datasetdir",
+                           str(mnist_dir), "--run-dir", str(tmp_path / "r"),
+                           "--checkpointdir", str(folder)]) == 0
+    assert train_cli.main(["--resume", str(folder), "--epochs", "2"]) == 0
+    assert history_epochs(tmp_path / "r") == [[0, 0], [0, 1]]
+    assert list_checkpoints(folder)[0].name == "model_0_epoch_1.pth"
+
+
+@pytest.mark.slow
+def test_killed_in_the_first_checkpoint_write_then_resumed(tmp_path,
+                                                           mnist_dir):
+    """Only a torn temporary file in the folder: one warning, and the run
+    starts from the beginning, as an uninterrupted one would."""
+    script = Path(__file__).parents[1] / "killable_train.py"
+    common = ["--epochs", "1", "--board", "off", "--datasetdir",
+              str(mnist_dir), "--seed", "4"]
+    for kill_at in ("1", "2"):  # initial.pth, then the first checkpoint
+        folder = tmp_path / f"ck{kill_at}"
+        done = subprocess.run(
+            [sys.executable, str(script), *common, "--run-dir",
+             str(tmp_path / f"r{kill_at}"), "--checkpointdir", str(folder)],
+            env=dict(os.environ, KILL_IN_CHECKPOINT=kill_at),
+            capture_output=True, text=True, timeout=300)
+        assert done.returncode == -signal.SIGKILL
+        assert not list_checkpoints(folder) and list(folder.glob(".*.tmp"))
+        resumed = subprocess.run(
+            [sys.executable, "-m", "moevae", "train", "--resume", str(folder)],
+            capture_output=True, text=True, timeout=300)
+        assert resumed.returncode == 0, resumed.stderr
+        warnings = [line for line in resumed.stderr.splitlines()
+                    if "WARNING" in line]
+        assert len(warnings) == 1 and "no complete checkpoint" in warnings[0]
+    assert train_cli.main([*common, "--run-dir", str(tmp_path / "whole")]) \
+        == 0
+    expected = final_weights(tmp_path / "whole")
+    for kill_at in ("1", "2"):
+        got = torch.load(list_checkpoints(tmp_path / f"ck{kill_at}")[0],
+                         weights_only=True)["model"]
+        assert all(torch.equal(got[key], expected[key]) for key in expected)
+
+
+@pytest.mark.parametrize("flag, value", [("--seed", "9"),
+                                         ("--recipe", "tsne-warm-start"),
+                                         ("--fold", "4")])
+def test_resume_refuses_a_change_of_what_defines_the_run(tmp_path, capsys,
+                                                         flag, value):
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(json.dumps(
+        {"seed": 0, "recipe": "seed", "fold": 0, "epochs": 1}))
+    code, output = run_main(capsys, "train", "--resume", str(run_dir), flag,
+                            value)
+    assert code == 2 and "given on resume, the run used" in output.err
+    assert output.err.strip().count("\n") == 0
+
+
+def test_a_new_run_never_overwrites_a_run_folder(tmp_path, capsys):
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text('{"epochs": 1}')
+    code, output = run_main(capsys, "train", "--run-dir", str(run_dir))
+    assert code == 2 and "already holds a run" in output.err
+    assert (run_dir / "config.json").read_text() == '{"epochs": 1}'

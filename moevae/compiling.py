@@ -1,0 +1,57 @@
+"""torch.compile for the forward pass, falling back to eager only when
+compiling itself fails.
+
+A compiled call can fail for two reasons: the compiler cannot handle this
+model or machine (no C compiler, an unsupported op), or the model itself
+raises (a shape mismatch, a bad input). The two are told apart by running
+the same call eagerly, from the same random state: when the eager call
+fails too, the model's own error is raised; when it succeeds, compiling
+was the problem, so training warns once and continues eagerly.
+"""
+import warnings
+from typing import Any, Callable, Optional
+
+import torch
+
+from .rng import preserved_rng, rng_states, set_rng_states
+
+
+class CompiledForward:
+    """``model(*args)`` through torch.compile (see the module doc).
+
+    ``mode``: torch.compile's mode ('reduce-overhead' uses CUDA graphs).
+    ``fell_back`` is True once compiling failed and calls run eagerly.
+    """
+
+    def __init__(self, model: torch.nn.Module, mode: str = "default",
+                 device: Optional[torch.device] = None):
+        self.model = model
+        self.device = device
+        self.function: Callable[..., Any] = torch.compile(model, mode=mode)
+        self.fell_back = False
+
+    @classmethod
+    def for_device(cls, model: torch.nn.Module, device: torch.device
+                   ) -> "CompiledForward":
+        """CUDA graphs ('reduce-overhead') on a GPU, 'default' elsewhere."""
+        return cls(model, "reduce-overhead" if device.type == "cuda"
+                   else "default", device)
+
+    def __call__(self, *args: Any) -> Any:
+        if self.fell_back:
+            return self.model(*args)
+        before = rng_states(self.device)
+        try:
+            return self.function(*args)
+        except Exception as error:
+            compiled_error = error
+        set_rng_states(before, self.device)
+        with preserved_rng(self.device):
+            self.model(*args)  # when the model itself fails, this raises
+        self.fell_back = True
+        first_line = (str(compiled_error).strip().splitlines() or [""])[0]
+        warnings.warn(f"compile=True: torch.compile failed here "
+                      f"({type(compiled_error).__name__}: "
+                      f"{first_line[:200]}); training without it",
+                      RuntimeWarning)
+        return self.model(*args)
