@@ -9,7 +9,7 @@ from unittest import mock
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from moevae.checkpoint import list_checkpoints
@@ -321,6 +321,10 @@ def test_tf32_flags_are_put_back_after_training():
        extra_epochs=st.integers(0, 2),
        new_lr=st.sampled_from([None, 0.03]),
        board=st.booleans())
+@example(stop_at=ROWS // BATCH - 1, how="SIGINT", extra_epochs=0,
+         new_lr=None, board=False)  # after an epoch's last batch
+@example(stop_at=2, how="SIGKILL", extra_epochs=1, new_lr=0.03,
+         board=True)  # before the first checkpoint
 def test_stop_anywhere_then_resume_with_a_change_is_exact(
         tmp_path_factory, stop_at, how, extra_epochs, new_lr, board):
     folder = tmp_path_factory.mktemp("run")

@@ -135,17 +135,20 @@ class BatchLoader:
         else:
             order, start = self.epoch_order(), 0
         self._order, self.position = order, start
-        for batch in self._batches(order[start:].split(self.batch_size)):
+        rest = order[start:]
+        chunks = rest.split(self.batch_size) if len(rest) else ()
+        for batch in self._batches(chunks):
             self.position += len(batch.inputs)
             yield batch
         self._order, self.position = None, 0
 
     def _batches(self, chunks) -> Iterator[DataItem]:
+        if not chunks:  # resumed after the epoch's last batch
+            return
         if self.tensors is not None:
             rows = self._dataset_rows()
             # one host-to-device copy per epoch: the chunks become views
-            ordered = rows[torch.cat(chunks).to(rows.device)] if chunks \
-                else rows[:0]
+            ordered = rows[torch.cat(chunks).to(rows.device)]
             for rows_of_batch in ordered.split(self.batch_size):
                 yield self.tensors.batch(rows_of_batch)
         elif self.dataloader_kwargs:
