@@ -205,8 +205,9 @@ def native_bf16_note(device):
 
 
 def sync(device):
+    """Wait for ``device`` itself (cuda:1 too, not only the current one)."""
     if torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
+        torch.cuda.synchronize(torch.device(device))
 
 
 def compare(data, batch_size, device, rounds):

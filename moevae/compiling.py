@@ -29,6 +29,8 @@ class CompiledForward:
         self.device = device
         self.function: Callable[..., Any] = torch.compile(model, mode=mode)
         self.fell_back = False
+        # CUDA graphs: each call is a new step, also after a skipped batch
+        self.cuda_graphs = mode == "reduce-overhead"
 
     @classmethod
     def for_device(cls, model: torch.nn.Module, device: torch.device
@@ -41,6 +43,8 @@ class CompiledForward:
         if self.fell_back:
             return self.model(*args)
         before = rng_states(self.device)
+        if self.cuda_graphs:
+            torch.compiler.cudagraph_mark_step_begin()
         try:
             return self.function(*args)
         except Exception as error:
