@@ -29,14 +29,15 @@ from .allocator import keep_freed_memory as tune_malloc
 from .builders import NONFINITE, build_loss, build_metrics, \
     build_optimizer, check_precision, precision_flags, resolve_device
 from .compiling import CompiledForward
-from .errors import MoEVAEValueError, NonFiniteLossError, \
+from .errors import NonFiniteLossError, \
     TrainingInterrupted, bad_type, bad_value, check_positive_int
 from .history import History
-from .log import console_logging
+from .log import console_logging, format_report
 from .observable import Observable, Signal
 from .rng import preserved_rng
 from .run import Run
-from .step import PROGRESS_REFRESH, EpochTotals, OptimisationStep
+from .step import PROGRESS_REFRESH, EpochTotals, OptimisationStep, \
+    collect
 from .stop_signals import StopSignals
 
 logger = logging.getLogger("moevae")
@@ -346,25 +347,3 @@ def kept_shared_state(model: torch.nn.Module, device: torch.device,
             for module, mode in modes:
                 module.training = mode
             torch.set_grad_enabled(grad)
-
-
-def collect(result, layer_names: Optional[List[str]]) -> torch.Tensor:
-    """A batch's predictions, with named layer outputs concatenated; copies,
-    since a compiled (CUDA-graph) forward reuses its output memory."""
-    parts = [result.outputs.detach()]
-    for name in layer_names or []:
-        if not result.layer_outputs or name not in result.layer_outputs:
-            raise MoEVAEValueError(
-                f"concat_layer_outputs: no layer output {name!r}; the model "
-                f"returned {sorted(result.layer_outputs or {})}")
-        parts.append(result.layer_outputs[name].detach())
-    return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0].clone()
-
-
-def format_report(report: Dict[str, Any]) -> str:
-    """'loss 1.2 | kl 0.3 | ... | 2.31 s, 3900 samples/s' for the log."""
-    losses = " | ".join(f"{key} {value:.5g}" for key, value in report.items()
-                        if key not in ("epoch_time", "samples_per_second",
-                                       "lr", "batch_loss", "val_pred"))
-    return (f"{losses} | {report['epoch_time']:.2f} s, "
-            f"{report['samples_per_second']:.0f} samples/s")

@@ -9,7 +9,7 @@ full control.
 """
 import contextlib
 import logging
-from typing import Iterator
+from typing import Any, Dict, Iterator
 
 from tqdm.auto import tqdm
 
@@ -55,3 +55,12 @@ def ensure_console_logging(level: int = logging.INFO) -> None:
     (for applications, such as the ``moevae`` command, that own their
     process)."""
     console_logging(level).__enter__()
+
+
+def format_report(report: Dict[str, Any]) -> str:
+    """'loss 1.2 | kl 0.3 | ... | 2.31 s, 3900 samples/s' for the log."""
+    losses = " | ".join(f"{key} {value:.5g}" for key, value in report.items()
+                        if key not in ("epoch_time", "samples_per_second",
+                                       "lr", "batch_loss", "val_pred"))
+    return (f"{losses} | {report['epoch_time']:.2f} s, "
+            f"{report['samples_per_second']:.0f} samples/s")

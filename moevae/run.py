@@ -33,15 +33,13 @@ from .checkpoint import Checkpointer, load_model_state
 from .errors import CheckpointError, MoEVAEValueError, bad_value, \
     check_positive_int
 from .history import History
+from .hyperparameters import apply_changed_groups, group_settings, \
+    scheduler_settings
 from .rng import rng_states, set_rng_states
 from .step import EpochTotals
 
 logger = logging.getLogger("moevae")
-# scheduler state that is progress, not a setting the user chose
-SCHEDULER_PROGRESS = {"last_epoch", "_step_count", "_last_lr", "base_lrs",
-                      "_get_lr_called_within_step", "_is_initial", "best",
-                      "num_bad_epochs", "cooldown_counter", "T_cur", "T_i",
-                      "_schedulers", "last_lr"}
+
 
 
 @dataclass
@@ -329,56 +327,3 @@ def fingerprint(dataset: Any) -> str:
     rows = np.asarray(getattr(dataset, "indices", range(len(dataset))),
                       dtype=np.int64)
     return f"{len(rows)} rows/" + hashlib.sha1(rows.tobytes()).hexdigest()[:12]
-
-
-def plain(value: Any) -> Any:
-    """A setting as a comparable plain value (tuples -> lists)."""
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    if torch.is_tensor(value):
-        return value.tolist()
-    return value
-
-
-def group_settings(optimizer: torch.optim.Optimizer) -> List[Dict[str, Any]]:
-    """Each parameter group's hyper-parameters (lr, betas, weight decay...)."""
-    return [{key: plain(value) for key, value in group.items()
-             if key not in ("params", "initial_lr") and
-             isinstance(plain(value), (int, float, bool, str, list,
-                                       type(None)))}
-            for group in optimizer.param_groups]
-
-
-def apply_changed_groups(optimizer: torch.optim.Optimizer,
-                         saved: List[Dict[str, Any]],
-                         now: List[Dict[str, Any]]) -> List[str]:
-    """Put back the hyper-parameters given now that differ from the ones
-    the saved run was built with (the loaded state has the saved ones);
-    return the names of those that changed."""
-    if len(saved) != len(now):
-        raise bad_value("optimizer", f"{len(now)} parameter group(s)",
-                        f"{len(saved)}, as in the saved run")
-    changed = []
-    for index, (group, old, new) in enumerate(zip(optimizer.param_groups,
-                                                  saved, now)):
-        for key, value in new.items():
-            if key in old and old[key] != value:
-                changed.append(key)
-                logger.info("resume: %s %r in parameter group %d (the saved "
-                            "run had %r)", key, value, index, old[key])
-                group[key] = type(group[key])(value) if isinstance(
-                    group[key], tuple) else value
-                if key == "lr" and "initial_lr" in group:
-                    group["initial_lr"] = value
-    return changed
-
-
-def scheduler_settings(scheduler: Any) -> Dict[str, Any]:
-    if scheduler is None:
-        return {"class": None, "settings": {}}
-    state = scheduler.state_dict() if hasattr(scheduler, "state_dict") else {}
-    return {"class": type(scheduler).__name__,
-            "settings": {key: plain(value) for key, value in state.items()
-                         if key not in SCHEDULER_PROGRESS and
-                         isinstance(plain(value), (int, float, bool, str,
-                                                   list, type(None)))}}

@@ -225,3 +225,16 @@ def nonfinite_error(where: str, result: StepResult) -> NonFiniteLossError:
         f"{where}: non-finite loss {result.loss.item()} (components: "
         f"{', '.join(bad)}); the weights were not updated and the last "
         "checkpoint is kept")
+
+
+def collect(result, layer_names: Optional[List[str]]) -> torch.Tensor:
+    """A batch's predictions, with named layer outputs concatenated; copies,
+    since a compiled (CUDA-graph) forward reuses its output memory."""
+    parts = [result.outputs.detach()]
+    for name in layer_names or []:
+        if not result.layer_outputs or name not in result.layer_outputs:
+            raise MoEVAEValueError(
+                f"concat_layer_outputs: no layer output {name!r}; the model "
+                f"returned {sorted(result.layer_outputs or {})}")
+        parts.append(result.layer_outputs[name].detach())
+    return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0].clone()
