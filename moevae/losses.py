@@ -43,6 +43,9 @@ def _require(layer_outputs: Optional[dict]) -> dict:
     return layer_outputs
 
 
+STANDARD_NORMAL = Normal(0.0, 1.0, validate_args=False)
+
+
 class VAELoss:
     """Negative log-likelihood (Normal, std 0.5) plus KL to N(0, I)."""
 
@@ -55,10 +58,13 @@ class VAELoss:
         if self.use_distributions:
             p, q = x_sample, layer_outputs["q"]
         else:
-            p = Normal(x_sample, PIXEL_STD)
-            q = Normal(layer_outputs["z_mu"], layer_outputs["z_var"].pow(0.5))
+            # valid by construction (std 0.5, sqrt(var + eps) > 0): torch's
+            # argument checks would cost a host sync each on CUDA
+            p = Normal(x_sample, PIXEL_STD, validate_args=False)
+            q = Normal(layer_outputs["z_mu"], layer_outputs["z_var"].pow(0.5),
+                       validate_args=False)
         ll_loss = -p.log_prob(x).sum(-1, keepdim=True)
-        kl_loss = kl_divergence(q, Normal(0, 1)).sum(-1, keepdim=True)
+        kl_loss = kl_divergence(q, STANDARD_NORMAL).sum(-1, keepdim=True)
         return ll_loss + kl_loss, {"ll_loss": ll_loss, "kl_loss": kl_loss}
 
 

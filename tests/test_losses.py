@@ -103,3 +103,21 @@ def test_vae_loss_with_distributions_and_kl():
 def test_missing_layer_outputs_is_clear():
     with pytest.raises(MoEVAEError, match="layer_outputs is None"):
         ManagerLoss()(torch.ones(2, 2), torch.ones(2, 3))
+
+
+def test_per_expert_loss_skips_torch_argument_checks(monkeypatch):
+    """Each check is a host sync on CUDA (about 50 a step)."""
+    from moevae.models import build_manager
+    checks = []
+    original = torch.distributions.Distribution._validate_sample
+    monkeypatch.setattr(torch.distributions.Distribution, "_validate_sample",
+                        lambda self, value: checks.append(1) or
+                        original(self, value))
+    torch.manual_seed(0)
+    model = build_manager()
+    x = torch.rand(8, 784)
+    probs, layer_outputs = model(x)
+    loss = ManagerLoss()
+    loss.layer_outputs = layer_outputs
+    loss(probs, x)
+    assert checks == []
