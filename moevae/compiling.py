@@ -1,5 +1,9 @@
-"""torch.compile for the forward pass, falling back to eager only when
-compiling itself fails.
+"""torch.compile for a training step's forward pass and loss (one graph),
+falling back to eager only when compiling itself fails.
+
+Shapes are static (``dynamic=False``): an epoch whose last batch is
+smaller compiles one more graph for it, instead of a dynamic-shape graph
+that CUDA graphs cannot capture as well.
 
 A compiled call can fail for two reasons: the compiler cannot handle this
 model or machine (no C compiler, an unsupported op), or the model itself
@@ -17,26 +21,28 @@ from .rng import preserved_rng, rng_states, set_rng_states
 
 
 class CompiledForward:
-    """``model(*args)`` through torch.compile (see the module doc).
+    """``eager(*args)`` through torch.compile (see the module doc).
 
+    ``eager``: the function compiled (a model, or a step's forward + loss).
     ``mode``: torch.compile's mode ('reduce-overhead' uses CUDA graphs).
     ``fell_back`` is True once compiling failed and calls run eagerly.
     """
 
-    def __init__(self, model: torch.nn.Module, mode: str = "default",
+    def __init__(self, eager: Callable[..., Any], mode: str = "default",
                  device: Optional[torch.device] = None):
-        self.model = model
+        self.model = eager
         self.device = device
-        self.function: Callable[..., Any] = torch.compile(model, mode=mode)
+        self.function: Callable[..., Any] = torch.compile(
+            eager, mode=mode, dynamic=False)
         self.fell_back = False
         # CUDA graphs: each call is a new step, also after a skipped batch
         self.cuda_graphs = mode == "reduce-overhead"
 
     @classmethod
-    def for_device(cls, model: torch.nn.Module, device: torch.device
+    def for_device(cls, eager: Callable[..., Any], device: torch.device
                    ) -> "CompiledForward":
         """CUDA graphs ('reduce-overhead') on a GPU, 'default' elsewhere."""
-        return cls(model, "reduce-overhead" if device.type == "cuda"
+        return cls(eager, "reduce-overhead" if device.type == "cuda"
                    else "default", device)
 
     def __call__(self, *args: Any) -> Any:

@@ -28,7 +28,6 @@ from . import checkpoint as ckpt
 from .allocator import keep_freed_memory as tune_malloc
 from .builders import NONFINITE, build_loss, build_metrics, \
     build_optimizer, check_precision, precision_flags, resolve_device
-from .compiling import CompiledForward
 from .errors import NonFiniteLossError, \
     TrainingInterrupted, bad_type, bad_value, check_positive_int
 from .history import History
@@ -64,8 +63,9 @@ class DeepLearningInterface(Observable):
     nonfinite: 'raise' (stop at a NaN/inf loss) or 'skip' such batches;
         either way a non-finite step never reaches the weights.
     keep_checkpoints: how many recent checkpoints to keep (plus best.pth).
-    compile: run the forward pass through torch.compile (with CUDA graphs,
-        mode 'reduce-overhead', on a GPU); the first epoch pays the compile.
+    compile: run forward pass and loss through torch.compile, as one graph
+        (with CUDA graphs, mode 'reduce-overhead', on a GPU); the first
+        epoch pays the compile.
     keep_freed_memory: on the CPU, tune glibc's malloc to keep freed
         memory for reuse (faster steps; process-wide and never undone, so
         off unless asked; the ``moevae`` command turns it on).
@@ -100,7 +100,11 @@ class DeepLearningInterface(Observable):
             ckpt.load_model_state(model, ckpt.model_state(payload), pretrained)
         self.optimizer = optimizer or build_optimizer(
             optimizer_name, model.parameters(), learning_rate, kwargs)
-        if pretrained is not None and resume and "optimizer" in payload:
+        if resume:
+            if pretrained is None or "optimizer" not in payload:
+                raise bad_value("resume", resume, "pretrained= a checkpoint "
+                                "holding an optimizer state (to continue a "
+                                "run, use training(..., resume=True))")
             self.optimizer.load_state_dict(payload["optimizer"])
         self.loss = build_loss(loss, loss_name)
         self.metrics = build_metrics(metrics)
@@ -108,9 +112,7 @@ class DeepLearningInterface(Observable):
         self.nonfinite, self.keep_checkpoints = nonfinite, keep_checkpoints
         self.keep_freed_memory = keep_freed_memory
         self.board = None
-        self.forward = CompiledForward.for_device(model, self.device) \
-            if compile else model
-        self.step = OptimisationStep(self)
+        self.step = OptimisationStep(self, compile=compile)
         self.skipped_batches = 0
 
     # -- training --------------------------------------------------------

@@ -23,6 +23,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 
 from .builders import autocast
+from .compiling import CompiledForward
 from .errors import MoEVAEValueError, NonFiniteLossError
 from .observable import Signal
 
@@ -136,15 +137,19 @@ def as_scalar(value: Any, device: torch.device) -> torch.Tensor:
 
 class OptimisationStep:
     """Forward, loss, backward and update of one batch for ``interface``
-    (a DeepLearningInterface: its model, forward, loss, optimizer, device,
-    precision, metrics and non-finite policy are read at each call)."""
+    (a DeepLearningInterface: its model, loss, optimizer, device,
+    precision, metrics and non-finite policy are read at each call).
+    ``compile``: run forward and loss through torch.compile together."""
 
-    def __init__(self, interface: Any):
+    def __init__(self, interface: Any, compile: bool = False):
         self.net = interface
         optimizer = interface.optimizer
         # device-side non-finite check: fused optimizers take found_inf
         self.deferred = interface.device.type == "cuda" and bool(
             getattr(optimizer, "defaults", {}).get("fused"))
+        # forward and loss trace as one graph when compiled
+        self.compiled: Optional[CompiledForward] = CompiledForward.for_device(
+            self.model_and_loss, interface.device) if compile else None
 
     def train(self, item: Any, where: str) -> StepResult:
         """One optimisation step on ``item``; ``where`` names the batch in
@@ -184,13 +189,10 @@ class OptimisationStep:
                    (item.outputs, item.labels) if target is not None]
         args = (targets[-1],) if net.add_labels and \
             item.labels is not None else ()
+        compute = self.compiled or self.model_and_loss
         with autocast(net.precision, net.device):
-            outputs, layer_outputs = parse_outputs(
-                net.forward(inputs, *args), "model")
-            if hasattr(net.loss, "layer_outputs"):
-                net.loss.layer_outputs = layer_outputs
-            loss, components = parse_outputs(
-                net.loss(outputs, *targets), "loss")
+            outputs, layer_outputs, loss, components = compute(
+                inputs, args, targets)
         if not torch.is_tensor(loss) or loss.numel() != 1:
             raise MoEVAEValueError(
                 f"the loss returned {type(loss).__name__} of shape "
@@ -205,6 +207,17 @@ class OptimisationStep:
         loss = loss.reshape(())
         return StepResult(loss, components, len(inputs), outputs,
                           layer_outputs, torch.isfinite(loss.detach()))
+
+    def model_and_loss(self, inputs: torch.Tensor, args: tuple,
+                       targets: List[torch.Tensor]) -> tuple:
+        """pynet's protocol: (outputs, layer outputs, loss, components)."""
+        net = self.net
+        outputs, layer_outputs = parse_outputs(net.model(inputs, *args),
+                                               "model")
+        if hasattr(net.loss, "layer_outputs"):
+            net.loss.layer_outputs = layer_outputs
+        loss, components = parse_outputs(net.loss(outputs, *targets), "loss")
+        return outputs, layer_outputs, loss, components
 
     def metrics(self, outputs: Any, targets: List[torch.Tensor],
                 layer_outputs: Optional[dict]) -> Dict[str, torch.Tensor]:

@@ -62,7 +62,7 @@ def test_training_on_cuda(mnist_dir, options):
     losses = history["loss"][1]
     assert losses[1] < losses[0] and all(abs(v) < 1e4 for v in losses)
     if options.get("compile"):
-        assert not interface.forward.fell_back
+        assert not interface.step.compiled.fell_back
 
 
 @pytest.mark.parametrize("compile", [False, True])

@@ -212,7 +212,7 @@ def test_compiled_forward_trains_like_eager():
     torch.manual_seed(1)
     second, _ = compiled.training(regression_manager(), nb_epochs=2,
                                   with_validation=False)
-    assert not compiled.forward.fell_back
+    assert not compiled.step.compiled.fell_back
     np.testing.assert_allclose(first["loss"][1], second["loss"][1],
                                rtol=1e-4)
 
@@ -222,11 +222,11 @@ def test_compile_failure_falls_back_with_one_warning(monkeypatch):
 
     def broken(*args):
         raise RuntimeError("no C++ compiler\\nmore details")
-    monkeypatch.setattr(interface.forward, "function", broken)
+    monkeypatch.setattr(interface.step.compiled, "function", broken)
     with pytest.warns(RuntimeWarning, match="no C.. compiler") as record:
         interface.training(regression_manager(), nb_epochs=1,
                            with_validation=False)
-    assert len(record) == 1 and interface.forward.fell_back
+    assert len(record) == 1 and interface.step.compiled.fell_back
 
 
 def test_precision_warnings_on_cpu():
@@ -243,3 +243,11 @@ def test_an_epoch_with_every_batch_skipped_is_an_error():
         train_outputs=np.zeros((8, 1), np.float32), batch_size=4)
     with pytest.raises(NonFiniteLossError, match="every batch was skipped"):
         interface.training(manager, nb_epochs=1, with_validation=False)
+
+
+def test_interface_resume_needs_a_checkpoint_with_an_optimizer(tmp_path):
+    with pytest.raises(MoEVAEError, match="resume=True: expected pretrained"):
+        linear_interface(resume=True)
+    torch.save(torch.nn.Linear(3, 1).state_dict(), tmp_path / "weights.pth")
+    with pytest.raises(MoEVAEError, match="resume=True: expected pretrained"):
+        linear_interface(resume=True, pretrained=str(tmp_path / "weights.pth"))
