@@ -1,0 +1,89 @@
+"""The CHECKPOINT and --device arguments of the commands that use a model.
+
+CHECKPOINT may be a checkpoint file, a checkpoint folder or a run folder
+(``runs/NAME``, whose checkpoints are in ``checkpoints/``): in a folder the
+best checkpoint (``best.pth``, kept when training validates) is used, else
+the newest ``model_<fold>_epoch_<epoch>.pth``. The model is rebuilt from
+the weights alone, in either layout (fused or per-expert), by
+:func:`moevae.evaluation.load_model`.
+"""
+import argparse
+from pathlib import Path
+from typing import Tuple
+
+import torch
+
+from ..checkpoint import BEST_NAME, list_checkpoints
+from ..errors import CheckpointError, bad_value
+from ..evaluation import load_model
+
+RUN_CHECKPOINTS = "checkpoints"
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def find_checkpoint(path: Path) -> Path:
+    """The checkpoint file that ``path`` names or holds.
+
+    Raises CheckpointError: ``path`` does not exist, or is a folder with
+    neither ``best.pth`` nor a ``model_*_epoch_*.pth`` (itself or in its
+    ``checkpoints/`` subfolder).
+    """
+    path = Path(path)
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise CheckpointError(f"{path}: no such checkpoint file or folder")
+    for folder in (path, path / RUN_CHECKPOINTS):
+        if (folder / BEST_NAME).is_file():
+            return folder / BEST_NAME
+        newest = list_checkpoints(folder) if folder.is_dir() else []
+        if newest:
+            return newest[0]
+    raise CheckpointError(f"{path}: no checkpoint in this folder (expected "
+                          f"{BEST_NAME} or model_<fold>_epoch_<epoch>.pth, "
+                          f"here or in {RUN_CHECKPOINTS}/)")
+
+
+def choose_device(name: str) -> torch.device:
+    """'auto' (CUDA when present), 'cpu' or 'cuda' as a torch.device.
+
+    Raises MoEVAEValueError: an unknown name, or 'cuda' without a GPU.
+    """
+    if name not in DEVICES:
+        raise bad_value("device", name, " or ".join(DEVICES))
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise bad_value("device", name, "auto or cpu (no CUDA device is "
+                        "available here)")
+    return torch.device(name)
+
+
+def load_trained_model(path: Path, device: torch.device
+                       ) -> Tuple[Path, torch.nn.Module]:
+    """(the checkpoint file used, its model in eval mode on ``device``).
+
+    Raises CheckpointError: no checkpoint, unreadable, or not a mixture of
+    VAE experts.
+    """
+    checkpoint = find_checkpoint(path)
+    return checkpoint, load_model(checkpoint).to(device).eval()
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """CHECKPOINT and --device, as every model-using command spells them."""
+    parser.add_argument("checkpoint", type=Path, help="a checkpoint file, or "
+                        "a checkpoint or run folder (its best.pth, else its "
+                        "newest checkpoint)")
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help="where the model runs (default %(default)s: "
+                        "CUDA when present)")
+
+
+def parsed_device(parser: argparse.ArgumentParser,
+                  args: argparse.Namespace) -> torch.device:
+    """``args.device`` as a torch.device; a parser error if unusable."""
+    try:
+        return choose_device(args.device)
+    except ValueError as error:
+        parser.error(f"argument --device: {error}")
