@@ -85,4 +85,7 @@ def sample_grid(samples: np.ndarray) -> np.ndarray:
     grid = make_grid(images.reshape(experts * count, 1, side, side),
                      nrow=grid_columns(experts, count), padding=GRID_PADDING,
                      pad_value=GRID_PAD_VALUE)[0]
+    if experts * count == 1:  # make_grid returns a lone image unframed
+        grid = torch.nn.functional.pad(grid, [GRID_PADDING] * 4,
+                                       value=GRID_PAD_VALUE)
     return grid.mul(255).add(0.5).clamp(0, 255).to(torch.uint8).numpy()

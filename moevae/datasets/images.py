@@ -59,7 +59,7 @@ def read_head(path: Path) -> bytes:
 
 def read_npy(path: Path) -> np.ndarray:
     try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
+        return np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
         reason = str(error).splitlines()[0][:200] if str(error) else \
             type(error).__name__
@@ -143,13 +143,12 @@ def scaled(source: Path, array: np.ndarray) -> np.ndarray:
     if kind != "f":
         raise DataError(f"{source}: values of dtype {array.dtype}, expected "
                         "uint8 0-255 or floats in [0, 1]")
-    values = array.astype(np.float32)
-    if not np.isfinite(values).all():
+    if not np.isfinite(array).all():
         raise DataError(f"{source}: NaN or infinite values, expected floats "
                         "in [0, 1]")
-    low, high = float(values.min()), float(values.max())
+    low, high = float(array.min()), float(array.max())
     if low < 0 or high > 1:
         hint = " (divide by 255?)" if high <= 255 and low >= 0 else ""
         raise DataError(f"{source}: values from {low:g} to {high:g}, "
                         f"expected floats in [0, 1]{hint}")
-    return values
+    return array.astype(np.float32)
