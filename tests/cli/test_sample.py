@@ -32,7 +32,8 @@ def test_every_expert_one_row_each(tmp_path, tiny_checkpoint, run_cli):
         assert picture.size == grid_size(EXPERTS, 5)
         pixels = np.asarray(picture)
     # expert 2's fourth image sits in row 2, column 3
-    cell = pixels[2 + 2 * CELL:2 + 2 * CELL + 28, 2 + 3 * CELL:2 + 3 * CELL + 28]
+    top, left = 2 + 2 * CELL, 2 + 3 * CELL
+    cell = pixels[top:top + 28, left:left + 28]
     np.testing.assert_array_equal(cell, np.round(images[2, 3] * 255))
     assert f"{out}" in stdout and f"{out.with_suffix('.npy')}" in stdout
 
