@@ -28,7 +28,10 @@ PROG = "moevae predict"
 
 
 def parse(argv: List[str]):
-    parser = OneLineParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog=PROG, description=__doc__.splitlines()[0],
+                           epilog="CSV columns: image (row number or PNG "
+                           "file name), expert (the most probable), p_0 ... "
+                           "p_<K-1> (the manager's probabilities).")
     add_model_arguments(parser)
     parser.add_argument("input", type=Path, help=KINDS)
     parser.add_argument("--out", type=Path,

@@ -26,7 +26,10 @@ PROG = "moevae sample"
 
 
 def parse(argv: List[str]):
-    parser = OneLineParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog=PROG, description=__doc__.splitlines()[0],
+                           epilog="The grid has a row per expert (a "
+                           "near-square for --expert K); --npy writes "
+                           "OUT.npy, float32 (experts, N, side, side).")
     add_model_arguments(parser)
     parser.add_argument("--expert", type=integer_in_range(0), metavar="K",
                         help="draw from expert K only (default: every "
@@ -75,7 +78,7 @@ def run(args) -> None:
         else None
     paths = write_outputs(grid, images, args.out)
     which = f"expert {args.expert}" if experts else \
-        f"{samples.shape[0]} experts"
+        f"each of {samples.shape[0]} experts"
     print(f"{checkpoint}: {args.count} image(s) from {which}, seed "
           f"{args.seed}, on {args.device.type}")
     print("written: " + ", ".join(str(path) for path in paths))
