@@ -18,11 +18,10 @@ import torch
 from ..argparsing import OneLineParser
 from ..datasets.images import KINDS, read_images
 from ..evaluation import model_input_dim
-from ..fileio import atomic_write
 from ..metrics import manager_probabilities
 from .checkpoints import add_model_arguments, load_trained_model, \
     parsed_device
-from .outputs import check_output, make_parent, run_reporting_errors
+from .outputs import atomic_outputs, check_output, run_reporting_errors
 
 PROG = "moevae predict"
 
@@ -53,13 +52,13 @@ def predictions_table(names: List[str], probabilities: np.ndarray
 
 
 def write_csv(table: pd.DataFrame, path: Path) -> None:
-    make_parent("--out", path)
-    with atomic_write(path, "w") as handle:
-        table.to_csv(handle, index=False, float_format="%.6g")
+    text = table.to_csv(index=False, float_format="%.6g")
+    with atomic_outputs("--out", [path]) as (handle,):
+        handle.write(text.encode())
 
 
 def run(args) -> None:
-    check_output("--out", args.out)
+    check_output("--out", args.out, inputs=[args.input])
     checkpoint, model = load_trained_model(args.checkpoint, args.device)
     names, images = read_images(args.input, model_input_dim(model))
     probabilities = manager_probabilities(model, torch.from_numpy(images))

@@ -6,7 +6,6 @@ near-square for one expert. With --npy, the float32 images also go to the
 PNG's name with .npy, shape (experts, count, side, side).
 Exit status: 0 done, 2 bad input, 1 an output that cannot be written.
 """
-import contextlib
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -14,13 +13,11 @@ from typing import List, Optional
 import numpy as np
 
 from ..argparsing import OneLineParser, integer_in_range
-from ..fileio import atomic_write
 from ..datasets.images import image_side
-from ..generation import MAX_COUNT, check_experts, decode_samples, \
-    sample_grid
+from ..generation import MAX_COUNT, decode_samples, sample_grid
 from .checkpoints import add_model_arguments, load_trained_model, \
     parsed_device
-from .outputs import check_output, make_parent, run_reporting_errors
+from .outputs import atomic_outputs, check_output, run_reporting_errors
 
 PROG = "moevae sample"
 
@@ -53,10 +50,8 @@ def write_outputs(grid: np.ndarray, images: Optional[np.ndarray],
                   png: Path) -> List[Path]:
     """The PNG (and .npy) atomically: both, or neither if one fails."""
     from PIL import Image
-    make_parent("--out", png)
     paths = [png] if images is None else [png, png.with_suffix(".npy")]
-    with contextlib.ExitStack() as stack:
-        handles = [stack.enter_context(atomic_write(path)) for path in paths]
+    with atomic_outputs("--out", paths) as handles:
         Image.fromarray(grid).save(handles[0], format="PNG")
         if images is not None:
             np.save(handles[1], images, allow_pickle=False)
@@ -64,13 +59,12 @@ def write_outputs(grid: np.ndarray, images: Optional[np.ndarray],
 
 
 def run(args) -> None:
-    check_output("--out", args.out, ".png")
+    check_output("--out", args.out, ".png", inputs=[args.checkpoint])
     if args.npy:
-        check_output("--out", args.out.with_suffix(".npy"))
+        check_output("--out", args.out.with_suffix(".npy"),
+                     inputs=[args.checkpoint])
     checkpoint, model = load_trained_model(args.checkpoint, args.device)
     experts = None if args.expert is None else [args.expert]
-    if experts:
-        check_experts(model, experts)
     samples = decode_samples(model, args.count, experts, args.seed)
     side = image_side(samples.shape[2])
     grid = sample_grid(samples)

@@ -70,8 +70,11 @@ def read_png_folder(folder: Path, pixels: int
                     ) -> Tuple[List[str], np.ndarray]:
     """(file names, uint8 (N, s, s)) of the folder's *.png, sorted by name."""
     from PIL import Image
-    files = sorted(path for path in folder.iterdir()
-                   if path.suffix.lower() == ".png" and path.is_file())
+    try:
+        files = sorted(path for path in folder.iterdir()
+                       if path.suffix.lower() == ".png" and path.is_file())
+    except OSError as error:
+        raise DataError(f"{folder}: cannot list ({error.strerror})") from None
     if not files:
         raise DataError(f"{folder}: no .png file in this folder; expected "
                         f"{KINDS}")

@@ -72,3 +72,32 @@ def test_devices():
     if not torch.cuda.is_available():
         with pytest.raises(MoEVAEValueError, match="no CUDA device"):
             choose_device("cuda")
+
+
+def test_an_unreadable_checkpoint_in_a_folder_is_skipped_with_a_warning(
+        folder):
+    (folder / "best.pth").write_bytes(b"torn")
+    (folder / "model_0_epoch_10.pth").write_bytes(b"torn too")
+    warnings = []
+    path, model = load_trained_model(folder, torch.device("cpu"),
+                                     warn=warnings.append)
+    assert path == folder / "model_0_epoch_9.pth"
+    assert isinstance(model, FusedManager)
+    assert [line.split(": ")[0] for line in warnings] == [
+        str(folder / "best.pth"), str(folder / "model_0_epoch_10.pth")]
+    assert all(line.endswith(f"skipped, using {path}") for line in warnings)
+
+
+def test_a_folder_where_none_loads_is_one_line(folder):
+    for path in folder.glob("model_*.pth"):
+        path.write_bytes(b"torn")
+    with pytest.raises(CheckpointError, match="no checkpoint in this folder "
+                       "loads .the first: .*epoch_10.pth: unreadable"):
+        load_trained_model(folder, torch.device("cpu"), warn=print)
+
+
+def test_a_named_file_is_never_replaced_by_another(folder):
+    (folder / "model_0_epoch_10.pth").write_bytes(b"torn")
+    with pytest.raises(CheckpointError, match="epoch_10.pth: unreadable"):
+        load_trained_model(folder / "model_0_epoch_10.pth",
+                           torch.device("cpu"))

@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 from moevae.cli import main as moevae_main
+from moevae.cli import outputs
 from moevae.cli import predict as predict_cli
 from moevae.datasets.idx import write_idx
 from moevae.evaluation import load_model
@@ -182,6 +183,8 @@ def test_bad_input_one_line_and_no_csv(tmp_path, tiny_checkpoint, digits,
     (["{ckpt}", "{npy}", "--out", "{tmp}"], "expected a file name, not a "
                                             "folder"),
     (["{ckpt}", "{npy}", "--device", "gpu"], "invalid choice: 'gpu'"),
+    (["{ckpt}", "{npy}", "--out", "{npy}"], "expected another file than the "
+                                            "input it would overwrite"),
 ])
 def test_bad_arguments_one_line(tmp_path, tiny_checkpoint, digits, run_cli,
                                 argv, message):
@@ -201,10 +204,12 @@ def test_failed_write_keeps_the_previous_csv(tmp_path, tiny_checkpoint,
     before = out.read_bytes()
     np.save(tmp_path / "digits.npy", digits[::-1])
     full = OSError(28, "No space left on device")
-    with mock.patch.object(pd.DataFrame, "to_csv", side_effect=full):
+    with mock.patch.object(outputs.os, "fsync", side_effect=full):
         code, _, err = run_cli(predict_cli.main, [
             tiny_checkpoint, tmp_path / "digits.npy", "--out", out])
-    assert code == 1 and "No space left on device" in err
+    assert code == 1 and err == (
+        f"moevae predict: failed: cannot write {out}: No space left on "
+        "device; the previous files are kept\n")
     assert out.read_bytes() == before
     assert sorted(path.name for path in tmp_path.iterdir()) == [
         "digits.npy", "predictions.csv"]
