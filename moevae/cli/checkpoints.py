@@ -15,6 +15,7 @@ from typing import Callable, List, Tuple
 
 import torch
 
+from ..argparsing import OneLineParser
 from ..checkpoint import BEST_NAME, list_checkpoints
 from ..errors import CheckpointError, bad_value
 from ..evaluation import load_model
@@ -95,14 +96,16 @@ def load_trained_model(path: Path, device: torch.device,
                           f"first: {skipped[0]})")
 
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """CHECKPOINT and --device, as every model-using command spells them."""
+def model_parser(prog: str, description: str, epilog: str) -> OneLineParser:
+    """A command's parser with CHECKPOINT and --device, spelt alike."""
+    parser = OneLineParser(prog=prog, description=description, epilog=epilog)
     parser.add_argument("checkpoint", type=Path, help="a checkpoint file, or "
                         "a checkpoint or run folder (its best.pth, else its "
                         "newest checkpoint)")
     parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="where the model runs (default %(default)s: "
                         "CUDA when present)")
+    return parser
 
 
 def parsed_device(parser: argparse.ArgumentParser,

@@ -15,23 +15,20 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..argparsing import OneLineParser
 from ..datasets.images import KINDS, read_images
 from ..evaluation import model_input_dim
 from ..metrics import manager_probabilities
-from .checkpoints import add_model_arguments, load_trained_model, \
-    parsed_device
+from .checkpoints import load_trained_model, model_parser, parsed_device
 from .outputs import atomic_outputs, check_output, run_reporting_errors
 
 PROG = "moevae predict"
 
 
 def parse(argv: List[str]):
-    parser = OneLineParser(prog=PROG, description=__doc__.splitlines()[0],
-                           epilog="CSV columns: image (row number or PNG "
-                           "file name), expert (the most probable), p_0 ... "
-                           "p_<K-1> (the manager's probabilities).")
-    add_model_arguments(parser)
+    parser = model_parser(PROG, __doc__.splitlines()[0],
+                          "CSV columns: image (row number or PNG file "
+                          "name), expert (the most probable), p_0 ... "
+                          "p_<K-1> (the manager's probabilities).")
     parser.add_argument("input", type=Path, help=KINDS)
     parser.add_argument("--out", type=Path,
                         default=Path("predictions.csv"),

@@ -12,22 +12,20 @@ from typing import List, Optional
 
 import numpy as np
 
-from ..argparsing import OneLineParser, integer_in_range
+from ..argparsing import integer_in_range
 from ..datasets.images import image_side
 from ..generation import MAX_COUNT, decode_samples, sample_grid
-from .checkpoints import add_model_arguments, load_trained_model, \
-    parsed_device
+from .checkpoints import load_trained_model, model_parser, parsed_device
 from .outputs import atomic_outputs, check_output, run_reporting_errors
 
 PROG = "moevae sample"
 
 
 def parse(argv: List[str]):
-    parser = OneLineParser(prog=PROG, description=__doc__.splitlines()[0],
-                           epilog="The grid has a row per expert (a "
-                           "near-square for --expert K); --npy writes "
-                           "OUT.npy, float32 (experts, N, side, side).")
-    add_model_arguments(parser)
+    parser = model_parser(PROG, __doc__.splitlines()[0],
+                          "The grid has a row per expert (a near-square "
+                          "for --expert K); --npy writes OUT.npy, float32 "
+                          "(experts, N, side, side).")
     parser.add_argument("--expert", type=integer_in_range(0), metavar="K",
                         help="draw from expert K only (default: every "
                         "expert)")

@@ -19,8 +19,9 @@ def tiny_checkpoints(tmp_path_factory) -> Dict[str, Path]:
     """
     root = tmp_path_factory.mktemp("tiny")
     (root / "fused").mkdir()
-    torch.manual_seed(0)
-    fused = FusedManager(784, HIDDEN, LATENT, EXPERTS)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        fused = FusedManager(784, HIDDEN, LATENT, EXPERTS)
     fused_path = save_checkpoint(root / "fused", {"model": fused.state_dict()},
                                  fold=0, epoch=3)
     per_expert_path = root / "per-expert" / "seed.pth"
