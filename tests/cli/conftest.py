@@ -13,9 +13,10 @@ EXPERTS, HIDDEN, LATENT = 3, 16, 4
 
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory) -> Dict[str, Path]:
-    """{'fused': a full checkpoint, 'per-expert': a bare seed state dict}.
+    """{'fused': ..., 'per-expert': ...}: checkpoints as training writes.
 
-    Both hold the same 784-16-4 model with 3 experts; nothing is trained.
+    Both hold the same 784-16-4 model with 3 experts, in the two layouts
+    (bare state dicts: tests/cli/test_checkpoints.py); nothing is trained.
     """
     root = tmp_path_factory.mktemp("tiny")
     (root / "fused").mkdir()
@@ -24,9 +25,10 @@ def tiny_checkpoints(tmp_path_factory) -> Dict[str, Path]:
         fused = FusedManager(784, HIDDEN, LATENT, EXPERTS)
     fused_path = save_checkpoint(root / "fused", {"model": fused.state_dict()},
                                  fold=0, epoch=3)
-    per_expert_path = root / "per-expert" / "seed.pth"
-    per_expert_path.parent.mkdir()
-    torch.save(fused.to_manager().state_dict(), per_expert_path)
+    (root / "per-expert").mkdir()
+    per_expert_path = save_checkpoint(
+        root / "per-expert", {"model": fused.to_manager().state_dict()},
+        fold=0, epoch=3)
     return {"fused": fused_path, "per-expert": per_expert_path}
 
 
