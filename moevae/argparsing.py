@@ -53,3 +53,20 @@ def board_address(text: str) -> Optional[BoardAddress]:
             f"{text!r}: expected auto, off or a URL such as "
             "http://localhost:8097")
     return BoardAddress(f"{parsed.scheme}://{parsed.hostname}", port)
+
+
+def integer_in_range(minimum: int, maximum: Optional[int] = None):
+    """argparse type: an integer from ``minimum`` to ``maximum`` (if any)."""
+    expected = f"an integer >= {minimum}" if maximum is None else \
+        f"an integer from {minimum} to {maximum}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum or (
+                maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"{text!r}: expected {expected}")
+        return value
+    return parse

@@ -73,21 +73,31 @@ def score_clustering(labels: np.ndarray, clusters: np.ndarray,
 
 
 @torch.no_grad()
-def manager_clusters(model: torch.nn.Module, inputs: torch.Tensor,
-                     batch_size: int = 1000) -> np.ndarray:
-    """The manager's argmax expert for each row of ``inputs``."""
+def manager_probabilities(model: torch.nn.Module, inputs: torch.Tensor,
+                          batch_size: int = 1000) -> np.ndarray:
+    """The manager's probabilities, float32 (N, K), for (N, D) ``inputs``.
+
+    Runs in eval mode on the model's device, ``batch_size`` rows at a time;
+    the caller's RNG state is left as it was.
+    """
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    clusters = []
+    probabilities = []
     with torch.random.fork_rng(devices=[]):
         for start in range(0, len(inputs), batch_size):
             batch = inputs[start:start + batch_size].to(device)
             probs = model.gate(batch) if hasattr(model, "gate") else \
                 model(batch)[0]
-            clusters.append(probs.argmax(dim=1).cpu())
+            probabilities.append(probs.float().cpu())
     model.train(was_training)
-    return torch.cat(clusters).numpy()
+    return torch.cat(probabilities).numpy()
+
+
+def manager_clusters(model: torch.nn.Module, inputs: torch.Tensor,
+                     batch_size: int = 1000) -> np.ndarray:
+    """The manager's argmax expert for each row of ``inputs``."""
+    return manager_probabilities(model, inputs, batch_size).argmax(axis=1)
 
 
 def _check(labels, clusters):

@@ -42,3 +42,22 @@ def test_more_clusters_than_labels():
 def test_bad_inputs(clusters):
     with pytest.raises(MoEVAEError):
         score_clustering(LABELS, clusters, 4)
+
+
+def test_manager_probabilities_of_either_layout_match_the_forward_pass():
+    import torch
+    from moevae.metrics import manager_clusters, manager_probabilities
+    from moevae.models import FusedManager
+    torch.manual_seed(0)
+    fused = FusedManager(20, 6, 2, 3)
+    inputs = torch.rand(25, 20)
+    for model in (fused, fused.to_manager()):
+        model.train()
+        state = torch.get_rng_state()
+        probabilities = manager_probabilities(model, inputs, batch_size=7)
+        assert torch.equal(torch.get_rng_state(), state) and model.training
+        with torch.no_grad():
+            expected = model(inputs)[0].numpy()
+        np.testing.assert_allclose(probabilities, expected, atol=1e-6)
+        assert (manager_clusters(model, inputs) ==
+                expected.argmax(axis=1)).all()

@@ -1,4 +1,5 @@
-"""The ``moevae`` command: train, board, assets, replay, evaluate.
+"""The ``moevae`` command: train, board, assets, replay, evaluate, sample,
+predict.
 
 Each subcommand's module is imported only when used, so ``moevae board``
 starts without importing torch.
@@ -13,6 +14,8 @@ COMMANDS = {
     "assets": ("moevae.server.assets", "install the board's front-end files"),
     "replay": ("moevae.cli.replay", "rebuild a board from an offline log"),
     "evaluate": ("moevae.cli.evaluate", "clustering metrics of a checkpoint"),
+    "sample": ("moevae.cli.sample", "new images from each expert, as a PNG"),
+    "predict": ("moevae.cli.predict", "each image's expert, as a CSV"),
 }
 USAGE = "usage: moevae {" + ",".join(COMMANDS) + "} [options]  (moevae " \
     "COMMAND --help for each)"

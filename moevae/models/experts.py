@@ -74,10 +74,14 @@ class Manager(nn.Module):
         self.linear2 = nn.Linear(hidden_dim, len(experts))
 
     def forward(self, x: torch.Tensor):
-        hidden = torch.sigmoid(self.linear1(x))
-        probs = func.softmax(self.linear2(hidden), dim=1)
+        probs = self.gate(x)
         self._experts_results = [expert(x) for expert in self._experts]
         return probs, {"experts_results": self._experts_results}
+
+    def gate(self, x: torch.Tensor) -> torch.Tensor:
+        """The manager's probabilities (B, K) alone (no expert is run)."""
+        hidden = torch.sigmoid(self.linear1(x))
+        return func.softmax(self.linear2(hidden), dim=1)
 
 
 def build_manager(input_dim: int = 784, hidden_dim: int = 128,
