@@ -74,15 +74,18 @@ class BatchLoader:
     tensors: the whole arrays as tensors, for tensor batching; None for
         per-sample batching.
     seed: seeds the loader's generator (default: drawn from torch's RNG).
+    drop_last: skip the last batch of an epoch when it is incomplete.
+    dataloader_kwargs: torch DataLoader worker options (per-sample path).
     """
 
     def __init__(self, dataset: ArrayDataset, batch_size: int,
                  sampler: Any = None, tensors: Optional[TensorData] = None,
                  weights: Optional[torch.Tensor] = None,
                  continuous_labels: bool = False, seed: Optional[int] = None,
-                 **dataloader_kwargs: Any):
+                 drop_last: bool = False, **dataloader_kwargs: Any):
         self.dataset = dataset
         self.batch_size = batch_size
+        self.drop_last = drop_last
         self.sampler = sampler
         self.tensors = tensors
         self.weights = weights
@@ -98,6 +101,8 @@ class BatchLoader:
         self.position = 0
 
     def __len__(self) -> int:
+        if self.drop_last:
+            return len(self.dataset) // self.batch_size
         return math.ceil(len(self.dataset) / self.batch_size)
 
     @property
@@ -133,7 +138,7 @@ class BatchLoader:
         order = self.epoch_order()
         start, self._resume_position = self._resume_position, 0
         self.position = start
-        chunks = order.split(self.batch_size)[start:]
+        chunks = order.split(self.batch_size)[start:len(self)]
         for batch in self._batches(chunks):
             self.position += 1
             yield batch
