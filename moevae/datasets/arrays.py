@@ -41,7 +41,8 @@ def sample_array(value) -> np.ndarray:
     """
     if torch.is_tensor(value):
         value = value.detach().cpu().numpy()
-    return np.ascontiguousarray(np.asarray(value))
+    array = np.asarray(value)
+    return array if array.flags.c_contiguous else array.copy(order="C")
 
 
 def stack_samples(values: Sequence, name: str) -> np.ndarray:
@@ -90,15 +91,27 @@ def patch_grid(sample_shape: Sequence[int], patch_size: Any
     return tuple(extent // int(size) for size, extent in zip(sizes, spatial))
 
 
-def extract_patch(sample: np.ndarray, grid: Sequence[int],
-                  patch: int) -> np.ndarray:
-    """Patch number ``patch`` (row-major over ``grid``) of a (C, ...) sample."""
+def extract_patch(sample: np.ndarray, patch_size: Sequence[int],
+                  grid: Sequence[int], patch: int) -> np.ndarray:
+    """Patch number ``patch`` (row-major over ``grid``) of a (C, ...) sample.
+
+    Raises DataError if the (transformed) sample no longer has the grid
+    computed from the raw arrays.
+    """
     sample = sample_array(sample)
+    try:
+        valid = patch_grid(sample.shape, patch_size) == tuple(grid)
+    except ValueError:
+        valid = False
+    if not valid:
+        spatial = tuple(count * size for count, size in zip(grid, patch_size))
+        raise DataError(f"patch_size={tuple(patch_size)}: a transformed "
+                        f"sample has shape {sample.shape}; expected (channels,"
+                        f" *{spatial}) like the raw samples")
     where = np.unravel_index(patch, tuple(grid))
-    slices = [slice(None)]
-    for position, count, extent in zip(where, grid, sample.shape[1:]):
-        size = extent // count
-        slices.append(slice(position * size, (position + 1) * size))
+    slices = [slice(None)] + [
+        slice(position * size, (position + 1) * size)
+        for position, size in zip(where, patch_size)]
     return sample[tuple(slices)]
 
 
@@ -158,9 +171,10 @@ class ArrayDataset(Dataset):
             outputs = run_transforms(self.outputs[index],
                                      self.output_transforms, seed, "output")
         if self.patch_size is not None:
-            inputs = extract_patch(inputs, self.patch_grid, patch)
+            where = (self.patch_size, self.patch_grid, patch)
+            inputs = extract_patch(inputs, *where)
             if outputs is not None:
-                outputs = extract_patch(outputs, self.patch_grid, patch)
+                outputs = extract_patch(outputs, *where)
         if self.add_input:
             outputs = inputs if outputs is None else np.concatenate(
                 (outputs, inputs), axis=0)

@@ -165,7 +165,7 @@ class DataManager:
         outputs = None
         if self.outputs is not None:
             outputs = apply_per_sample(self.outputs, fixed_out, "output")
-        inputs_t = torch.as_tensor(np.ascontiguousarray(inputs)).float()
+        inputs_t = torch.from_numpy(np.array(inputs, dtype=np.float32))
         if self.add_input:
             outputs_t = inputs_t if outputs is None else torch.cat(
                 (torch.as_tensor(outputs).float(), inputs_t), dim=1)

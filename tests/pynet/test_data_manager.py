@@ -7,7 +7,13 @@
 # for details.
 ##########################################################################
 
+# Adapted for moevae from neurospin/pynet (pynet/tests/test_data_manager.py,
+# commit 28eb248a04b40d180677e8fa20f2297c6967da0b, CeCILL-B). Changes,
+# nothing else: imports pynet -> moevae; __main__: pynet.utils.setup_logging
+# -> logging.basicConfig.
+
 # System import
+import logging
 import unittest
 import copy
 import sys
@@ -276,6 +282,5 @@ class TestDataManager(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    from pynet.utils import setup_logging
-    setup_logging(level="debug")
+    logging.basicConfig(level=logging.DEBUG)
     unittest.main()
