@@ -34,7 +34,7 @@ def first_line(error: BaseException) -> str:
 
 
 def refused_pickle(path: Path, error: BaseException) -> str:
-    """One line for a file a weights-only load refuses: what, and what to do."""
+    """One line for a file a weights-only load refuses: what and what to do."""
     try:
         names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
     except Exception:  # a legacy (non-zip) file: the name torch reported

@@ -40,8 +40,8 @@ def test_patch_batches_through_the_manager():
                                      add_input=True)
     batches = list(manager.get_dataloader(train=True).train)
     assert len(batches) == 10 and batches[0].inputs.shape == (4, 1, 2, 2)
-    np.testing.assert_array_equal(batches[0].inputs.numpy(),
-                                  blocks(inputs[0], (2, 2)).reshape(4, 1, 2, 2))
+    first_image = blocks(inputs[0], (2, 2)).reshape(4, 1, 2, 2)
+    np.testing.assert_array_equal(batches[0].inputs.numpy(), first_image)
     assert torch.equal(batches[0].outputs, batches[0].inputs)
 
 
