@@ -9,7 +9,6 @@ confusion matrix and each expert's samples as PNG files.
 Exit status: 0 done, 2 bad input (missing or mismatching checkpoint).
 """
 import sys
-import warnings
 from pathlib import Path
 from typing import List, Optional
 
@@ -80,9 +79,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     try:
         model = load_model(args.checkpoint)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            data = fetch_minst(str(args.datasetdir))
+        data = fetch_minst(str(args.datasetdir))  # a fallback warns
         images = np.load(data.input_path, mmap_mode="r")
         labels = pd.read_csv(data.metadata_path, sep="\t")["label"].to_numpy()
         scores = evaluate(model, images, labels)

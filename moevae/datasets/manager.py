@@ -34,9 +34,10 @@ WORKER_OPTIONS = set(inspect.signature(DataLoader).parameters) - {
 DATALOADER_ARGS = ORDER_OPTIONS | WORKER_OPTIONS
 # pynet's DataManager arguments that only mean something for one array
 # split by the manager, not for from_numpy's sets: their defaults
-SPLIT_ARGS = {"output_path": None, "labels": None, "stratify_label": None,
-              "custom_stratification": None, "projection_labels": None,
-              "number_of_folds": 10, "test_size": 0.1, "sample_size": 1}
+SPLIT_ARGS = {"metadata_path": None, "output_path": None, "labels": None,
+              "stratify_label": None, "custom_stratification": None,
+              "projection_labels": None, "number_of_folds": 10,
+              "test_size": 0.1, "sample_size": 1}
 
 
 class DataManager:
@@ -102,7 +103,8 @@ class DataManager:
         self.input_transforms, self.output_transforms, \
             self.data_augmentation_transforms = transforms
         if isinstance(input_path, dict):
-            given = dict(output_path=output_path, labels=labels,
+            given = dict(metadata_path=metadata_path,
+                         output_path=output_path, labels=labels,
                          stratify_label=stratify_label,
                          custom_stratification=custom_stratification,
                          projection_labels=projection_labels,
@@ -280,9 +282,14 @@ class DataManager:
         stratify_label...) do not apply and are refused.
         """
         for name in sorted(set(dataloader_kwargs) & (
-                set(SPLIT_ARGS) | {"input_path", "metadata_path"})):
+                set(SPLIT_ARGS) | {"input_path"})):
             raise bad_value(name, dataloader_kwargs[name], "not given to "
                             "from_numpy: its arrays are already split")
+        if sampler == "weighted_random":
+            raise bad_value("sampler", sampler, "None, 'random' or a Sampler "
+                            "class with from_numpy ('weighted_random' takes "
+                            "its weights from a DataManager's "
+                            "stratify_label)")
         sets = {"train": (train_inputs, train_outputs, train_labels),
                 "validation": (validation_inputs, validation_outputs,
                                validation_labels),

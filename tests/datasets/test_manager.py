@@ -254,14 +254,27 @@ def test_string_labels_are_mapped_or_refused_in_one_line():
 
 @pytest.mark.parametrize("name, value", [
     ("test_size", 0.2), ("stratify_label", "label"), ("number_of_folds", 3),
-    ("sample_size", 0.5), ("projection_labels", {"label": 1})])
+    ("sample_size", 0.5), ("projection_labels", {"label": 1}),
+    ("metadata_path", "m.tsv")])
 def test_from_numpy_refuses_splitting_arguments(name, value):
     inputs, labels = arrays()
     with pytest.raises(MoEVAEError, match=f"{name}=.*already split"):
         DataManager.from_numpy(train_inputs=inputs, train_labels=labels,
                                **{name: value})
+    sets = {"train": (inputs, None, labels)}
+    options = {"metadata_path": None, name: value}
     with pytest.raises(MoEVAEError, match=f"{name}=.*dict of sets"):
-        DataManager({"train": (inputs, None, labels)}, None, **{name: value})
+        DataManager(sets, **options)
+
+
+def test_from_numpy_weighted_sampler_says_what_works():
+    inputs, labels = arrays()
+    with pytest.raises(MoEVAEError, match="sampler='weighted_random': "
+                       "expected None, 'random' or a Sampler class with "
+                       "from_numpy") as error:
+        DataManager.from_numpy(train_inputs=inputs, train_labels=labels,
+                               sampler="weighted_random")
+    assert "stratify_label too" not in str(error.value)
 
 
 @pytest.mark.parametrize("in_memory", [None, False])
