@@ -82,3 +82,24 @@ def test_collate_keeps_scalar_labels_scalar():
                           labels=np.array([4, 5]))[i] for i in (0, 1)]
     batch = collate(items)
     assert batch.labels.tolist() == [4, 5] and batch.labels.dtype == torch.long
+
+
+def test_weighted_sampler_draws_patches_of_every_sample(tmp_path):
+    import pandas as pd
+    inputs = np.arange(12 * 16, dtype=np.float32).reshape(12, 1, 4, 4)
+    np.save(tmp_path / "x.npy", inputs)
+    pd.DataFrame({"label": [0] * 6 + [1] * 6}).to_csv(
+        tmp_path / "m.tsv", sep="\t", index=False)
+    torch.manual_seed(0)
+    manager = DataManager(str(tmp_path / "x.npy"), str(tmp_path / "m.tsv"),
+                          stratify_label="label", number_of_folds=2,
+                          test_size=0, batch_size=6, patch_size=(2, 2),
+                          sampler="weighted_random")
+    loader = manager.get_dataloader(train=True).train
+    assert len(loader.dataset) == 6 * 4
+    drawn = torch.cat([batch.inputs for batch in loader])
+    assert drawn.shape == (24, 1, 2, 2)
+    sources = {int(patch.min()) // 16 for patch in drawn}
+    assert sources <= set(loader.dataset.indices.tolist())
+    # weights per patch: without them only items 0-5 (samples 0, 1) come
+    assert len(sources) >= 4
