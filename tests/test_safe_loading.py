@@ -67,3 +67,21 @@ def test_corrupt_file_message_is_one_clean_line(tmp_path):
             error:
         load_checkpoint(path)
     assert "\n" not in str(error.value)
+
+
+def test_pretrained_takes_pynet_era_files(tmp_path):
+    from moevae.interfaces import DeepLearningInterface
+    source = torch.nn.Linear(3, 2)
+    weights = tmp_path / "weights.pth"
+    torch.save({"model": source.state_dict(), "epoch": np.int64(4)}, weights)
+    interface = DeepLearningInterface(model=torch.nn.Linear(3, 2),
+                                      loss=torch.nn.MSELoss(),
+                                      pretrained=str(weights))
+    assert torch.equal(interface.model.weight, source.weight)
+    whole = tmp_path / "whole.pth"
+    torch.save(source, whole)
+    with pytest.raises(CheckpointError, match="torch.save\\(model\\)") as \
+            error:
+        DeepLearningInterface(model=torch.nn.Linear(3, 2),
+                              loss=torch.nn.MSELoss(), pretrained=str(whole))
+    assert "\n" not in str(error.value)
