@@ -12,12 +12,13 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import Sampler
 
 from ..errors import MoEVAEValueError, bad_type, bad_value, check_fraction, \
     check_positive_int
 from .arrays import ArrayDataset, SetItem, Transform, apply_per_sample, \
     patch_grid, split_transforms
+from .loader_options import WORKER_OPTIONS, check_dataloader_kwargs
 from .loaders import BatchLoader, TensorData
 from .sources import ArraySource, load_source
 from .splits import split_indices
@@ -25,13 +26,6 @@ from .splits import split_indices
 logger = logging.getLogger("moevae")
 SAMPLERS = (None, "random", "weighted_random")
 TENSOR_BATCHING_MAX_BYTES = 4 * 2 ** 30
-# DataLoader options: the batch order ones apply to both batching paths;
-# the worker ones run the per-sample path through a torch DataLoader.
-ORDER_OPTIONS = {"drop_last", "shuffle", "generator"}
-WORKER_OPTIONS = set(inspect.signature(DataLoader).parameters) - {
-    "dataset", "batch_size", "sampler", "batch_sampler", "collate_fn"} - \
-    ORDER_OPTIONS
-DATALOADER_ARGS = ORDER_OPTIONS | WORKER_OPTIONS
 # pynet's DataManager arguments that only mean something for one array
 # split by the manager, not for from_numpy's sets: their defaults
 SPLIT_ARGS = {"metadata_path": None, "output_path": None, "labels": None,
@@ -93,7 +87,7 @@ class DataManager:
         self.sampler = _check_sampler(sampler, stratify_label)
         self.continuous_labels = bool(continuous_labels)
         self.add_input = bool(add_input)
-        self.data_loader_kwargs = _check_dataloader_kwargs(dataloader_kwargs)
+        self.data_loader_kwargs = check_dataloader_kwargs(dataloader_kwargs)
         self._check_shuffle()
         self.patch_size = patch_size
         transforms = [_check_transforms(name, value) for name, value in (
@@ -336,20 +330,3 @@ def _check_transforms(name: str, transforms: Optional[Sequence[Callable]]
         if not callable(transform):
             raise bad_type(name, transform, "a list of callables")
     return transforms
-
-
-def _check_dataloader_kwargs(kwargs: Dict[str, Any]) -> Dict[str, Any]:
-    """DataLoader options moevae honours; one line for any other."""
-    for name in sorted(kwargs):
-        if name in ("batch_sampler", "collate_fn"):
-            raise bad_value(name, kwargs[name], "not given: moevae draws "
-                            "and collates the batches itself (use sampler=)")
-        if name not in DATALOADER_ARGS:
-            raise MoEVAEValueError(
-                f"unknown DataManager argument {name!r}: expected pynet's "
-                "arguments or one of the DataLoader options "
-                f"{sorted(DATALOADER_ARGS)}")
-    if "generator" in kwargs and not isinstance(kwargs["generator"],
-                                                torch.Generator):
-        raise bad_type("generator", kwargs["generator"], "a torch.Generator")
-    return kwargs

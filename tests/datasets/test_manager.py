@@ -315,6 +315,10 @@ def test_shuffle_and_generator_set_the_order_of_every_loader():
     (dict(shuffle=True, sampler=SequentialSampler), "shuffle=True"),
     (dict(generator=3), "generator=3 .*torch.Generator"),
     (dict(drop_lats=True), "'drop_lats'.*'drop_last'"),
+    (dict(drop_last="yes"), r"drop_last='yes' \(str\): expected True or"),
+    (dict(prefetch_factor=2), r"options \{'prefetch_factor': 2\}: "
+                              "prefetch_factor option could only be"),
+    (dict(num_workers=-1), "num_workers option should be non-negative"),
 ])
 def test_refused_dataloader_options_say_why(options, message):
     inputs, labels = arrays()
@@ -363,3 +367,18 @@ def test_per_sample_shape_mismatch_is_one_line():
     with pytest.raises(DataError, match="different shapes") as error:
         next(iter(manager.get_dataloader(train=True).train))
     assert "\n" not in str(error.value)
+
+
+def test_worker_options_run_the_per_sample_path_through_a_dataloader():
+    inputs, labels = arrays(10)
+    manager = DataManager.from_numpy(
+        train_inputs=inputs, train_labels=labels, batch_size=4, sampler=None,
+        num_workers=1, drop_last=True)
+    loader = manager.get_dataloader(train=True).train
+    assert manager.tensors is None
+    batches = list(loader)
+    assert [len(batch.inputs) for batch in batches] == [4, 4]
+    np.testing.assert_array_equal(torch.cat([b.inputs for b in batches]),
+                                  inputs[:8])
+    assert torch.cat([b.labels for b in batches]).tolist() == \
+        labels[:8].tolist()
