@@ -265,7 +265,8 @@ class DataManager:
                    data_augmentation_transforms: Optional[
                        Sequence[Transform]] = None,
                    add_input: bool = False,
-                   label_mapping: Optional[Dict] = None, patch_size: Any = None,
+                   label_mapping: Optional[Dict] = None,
+                   patch_size: Any = None,
                    continuous_labels: bool = False,
                    in_memory: Optional[bool] = None,
                    **dataloader_kwargs: Any) -> "DataManager":
