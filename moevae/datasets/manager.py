@@ -21,7 +21,7 @@ from .arrays import ArrayDataset, SetItem, Transform, apply_per_sample, \
 from .loader_options import WORKER_OPTIONS, check_dataloader_kwargs
 from .loaders import BatchLoader, TensorData
 from .sources import ArraySource, load_source
-from .splits import split_indices
+from .splits import row_mask, split_indices
 
 logger = logging.getLogger("moevae")
 SAMPLERS = (None, "random", "weighted_random")
@@ -219,6 +219,18 @@ class DataManager:
                 self.dataset["validation"][fold_index],
                 self._evaluation_sampler())
         return SetItem(**loaders)
+
+    @staticmethod
+    def get_mask(df, projection_labels: Optional[Dict] = None,
+                 sample_size: float = 1) -> np.ndarray:
+        """pynet's row filter: a random ``sample_size`` share of the rows of
+        table ``df`` that match ``projection_labels`` (bool, one per row)."""
+        return row_mask(df, projection_labels, sample_size)
+
+    @staticmethod
+    def get_mask_indices(mask: np.ndarray) -> np.ndarray:
+        """pynet's helper: the indices where ``mask`` is True."""
+        return np.flatnonzero(mask)
 
     def _check_fold(self, fold_index: int) -> None:
         if isinstance(fold_index, bool) or not isinstance(

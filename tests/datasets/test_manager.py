@@ -382,3 +382,12 @@ def test_worker_options_run_the_per_sample_path_through_a_dataloader():
                                   inputs[:8])
     assert torch.cat([b.labels for b in batches]).tolist() == \
         labels[:8].tolist()
+
+
+def test_pynet_mask_helpers():
+    table = pd.DataFrame({"sex": ["M", "F", "M", "F"], "age": [20, 30, 40,
+                                                               50]})
+    mask = DataManager.get_mask(table, {"sex": "M", "age": [20, 30]})
+    assert mask.tolist() == [True, False, False, False]
+    assert DataManager.get_mask_indices(np.array([False, True, True])
+                                        ).tolist() == [1, 2]
