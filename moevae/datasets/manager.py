@@ -161,13 +161,13 @@ class DataManager:
         outputs = None
         if self.outputs is not None:
             outputs = apply_per_sample(self.outputs, fixed_out, "output")
+        # float32 copies: memory-mapped arrays are read-only for torch
         inputs_t = torch.from_numpy(np.array(inputs, dtype=np.float32))
+        outputs_t = None if outputs is None else torch.from_numpy(
+            np.array(outputs, dtype=np.float32))
         if self.add_input:
-            outputs_t = inputs_t if outputs is None else torch.cat(
-                (torch.as_tensor(outputs).float(), inputs_t), dim=1)
-        else:
-            outputs_t = None if outputs is None else \
-                torch.as_tensor(np.ascontiguousarray(outputs)).float()
+            outputs_t = inputs_t if outputs_t is None else torch.cat(
+                (outputs_t, inputs_t), dim=1)
         labels_t = None
         if self.labels is not None:
             labels_t = torch.as_tensor(np.asarray(self.labels)).float()

@@ -391,3 +391,21 @@ def test_pynet_mask_helpers():
     assert mask.tolist() == [True, False, False, False]
     assert DataManager.get_mask_indices(np.array([False, True, True])
                                         ).tolist() == [1, 2]
+
+
+def test_memory_mapped_files_give_no_torch_warning(tmp_path):
+    import warnings
+    inputs = np.random.default_rng(0).random((8, 1, 4, 4)).astype("float32")
+    np.save(tmp_path / "x.npy", inputs)
+    np.save(tmp_path / "y.npy", inputs * 2)
+    pd.DataFrame({"label": [0, 1] * 4}).to_csv(tmp_path / "m.tsv", sep="\t",
+                                               index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        manager = DataManager(str(tmp_path / "x.npy"), str(tmp_path / "m.tsv"),
+                              output_path=str(tmp_path / "y.npy"),
+                              number_of_folds=2, test_size=0, batch_size=8,
+                              sampler=None)
+    batch = next(iter(manager.get_dataloader(train=True).train))
+    rows = manager["train"][0].indices
+    np.testing.assert_array_equal(batch.outputs.numpy(), inputs[rows] * 2)
