@@ -31,9 +31,10 @@ def one_line_warning(message, category, filename, lineno, file=None,
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
-        print(USAGE)
+        stream = sys.stdout if argv else sys.stderr  # no command: an error
+        print(USAGE, file=stream)
         for name, (_, summary) in COMMANDS.items():
-            print(f"  {name:9s} {summary}")
+            print(f"  {name:9s} {summary}", file=stream)
         return 0 if argv else 2
     if argv[0] in ("-V", "--version"):
         from .. import __version__

@@ -49,3 +49,11 @@ def test_help_is_plain_text(command, capsys):
     out = capsys.readouterr().out
     assert exit_.value.code == 0 and "usage: moevae" in out
     assert "``" not in out
+
+
+def test_no_command_prints_the_usage_as_an_error(capsys):
+    assert main([]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("usage: moevae")
+    assert main(["--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: moevae")
