@@ -1,4 +1,5 @@
-# moevae: `make demo` trains with a live board, `make test` runs the tests.
+# moevae: `make demo` trains with a live board, `make test` runs the default
+# tests (`make test-all` adds the slow ones).
 # Both set everything up first (a virtual environment in .venv, reused).
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.moevae-installed
 export PIP_CONSTRAINT := $(CURDIR)/constraints/build.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup demo example board test benchmark clean
+.PHONY: setup demo example board test test-all benchmark clean
 
 setup: $(STAMP)
 
@@ -29,6 +30,9 @@ board: setup
 	$(PY) -m moevae board
 
 test: setup
+	$(PY) -m pytest -m "not slow"
+
+test-all: setup
 	$(PY) -m pytest
 
 benchmark: setup

@@ -197,3 +197,7 @@ test_history, train_history = interface.training(
     checkpointdir=None,
     fold_index=0,
     with_validation=False)
+# moevae addition (pynet's example prints nothing): where the results are
+log = interface.board.log_path
+print(f"moe_vae.py: done; the board is at {interface.board.url}/env/vae"
+      + (f", its offline log in {log.resolve()}" if log else ""))

@@ -16,7 +16,14 @@ DEFAULT_BOARD = BoardAddress("http://localhost", 8097, auto=True)
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line, without the usage."""
+    """An ArgumentParser whose errors are one line, without the usage.
+
+    Its help is plain text: the reStructuredText double backticks of the
+    docstrings it is built from are removed.
+    """
+
+    def format_help(self) -> str:
+        return super().format_help().replace("``", "")
 
     def error(self, message: str) -> NoReturn:
         print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
@@ -34,6 +41,21 @@ def port_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{port} is out of range "
                                          "(expected 1-65535)")
     return port
+
+
+def server_url(text: str) -> BoardAddress:
+    """argparse type for a server that must already run: an http URL."""
+    expected = "a server URL such as http://localhost:8097"
+    if text in ("auto", "off"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected {expected} (this command starts no server: "
+            "run `moevae board` first)")
+    try:
+        address = board_address(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected {expected}") \
+            from None
+    return address._replace(auto=False)
 
 
 def board_address(text: str) -> Optional[BoardAddress]:

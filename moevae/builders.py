@@ -3,9 +3,9 @@ metrics and numeric precision, each checked with a one-line error.
 """
 import contextlib
 import inspect
-import types
+
 import warnings
-from typing import Any, Dict, Iterator, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, Union
 
 import torch
 
@@ -130,16 +130,3 @@ def build_loss(loss: Any, loss_name: str) -> Any:
         raise bad_value("loss_name", loss_name, "a torch.nn loss class name "
                         "such as 'MSELoss', or a loss= callable")
     return klass()
-
-
-def build_metrics(metrics: Optional[Sequence]) -> Dict[str, Any]:
-    named = {}
-    for metric in metrics or []:
-        if isinstance(metric, (types.FunctionType, types.BuiltinFunctionType)):
-            named[metric.__name__] = metric
-        elif callable(metric):
-            named[type(metric).__name__] = metric
-        else:
-            raise bad_type("metrics", metric, "a list of callables "
-                           "metric(outputs, *targets)")
-    return named

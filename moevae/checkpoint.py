@@ -93,17 +93,44 @@ def copy_best(source: Path) -> None:
                        error)
 
 
-def load_checkpoint(path: Path, map_location: Any = "cpu") -> Dict[str, Any]:
-    """Read a checkpoint (or a bare state dict) safely."""
+def load_checkpoint(path: Path, map_location: Any = "cpu",
+                    trusted: bool = False) -> Dict[str, Any]:
+    """Read a checkpoint (or a bare state dict) without running its code.
+
+    The file is read with ``torch.load(weights_only=True)``, with numpy
+    scalars, arrays and dtypes allowed for that call only
+    (``torch.serialization.safe_globals``): a pynet checkpoint that saved an
+    ``np.int64`` epoch loads. A file holding other pickled objects, such as
+    a whole model written by ``torch.save(model)``, is refused with one
+    line saying how to convert it. ``trusted=True`` is the explicit opt-in
+    for a file whose origin you trust: it is unpickled in full
+    (``weights_only=False``, which can run code from the file) and a whole
+    model gives its ``state_dict()``.
+
+    Raises CheckpointError (one line): no such file, unreadable file,
+    pickled objects (unless trusted), or neither a dict nor a model.
+    """
+    import pickle
+
+    from .safe_loading import first_line, numpy_globals, refused_pickle
     try:
-        payload = torch.load(path, map_location=map_location,
-                             weights_only=True)
+        if trusted:
+            payload = torch.load(path, map_location=map_location,
+                                 weights_only=False)
+        else:
+            with torch.serialization.safe_globals(numpy_globals()):
+                payload = torch.load(path, map_location=map_location,
+                                     weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint") from None
-    except Exception as error:  # pickle, zip and torch errors alike
+    except pickle.UnpicklingError as error:
+        raise CheckpointError(refused_pickle(path, error)) from None
+    except Exception as error:  # zip, torch and unpickling errors alike
         raise CheckpointError(f"{path}: unreadable checkpoint "
                               f"({type(error).__name__}: "
-                              f"{str(error).splitlines()[0][:200]})") from None
+                              f"{first_line(error)})") from None
+    if trusted and isinstance(payload, torch.nn.Module):
+        payload = payload.state_dict()
     if not isinstance(payload, dict):
         raise CheckpointError(f"{path}: holds a {type(payload).__name__}, "
                               "expected a checkpoint or a state dict")

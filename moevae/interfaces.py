@@ -26,12 +26,13 @@ from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt
 from .allocator import keep_freed_memory as tune_malloc
-from .builders import NONFINITE, build_loss, build_metrics, \
+from .builders import NONFINITE, build_loss, \
     build_optimizer, check_precision, precision_flags, resolve_device
 from .errors import NonFiniteLossError, \
     TrainingInterrupted, bad_type, bad_value, check_positive_int
 from .history import History
 from .log import console_logging, format_report
+from .metrics import resolve_metrics
 from .observable import Observable, Signal
 from .rng import preserved_rng
 from .run import Run
@@ -52,7 +53,9 @@ class DeepLearningInterface(Observable):
         torch.nn loss class.
     optimizer_name, learning_rate, **kwargs: a torch.optim class by name,
         its learning rate and its other arguments (or ``optimizer=``).
-    metrics: callables ``metric(outputs, *targets)`` averaged per epoch.
+    metrics: callables ``metric(outputs, *targets)`` or pynet's metric
+        names ('accuracy', ...: moevae.metrics.resolve_metrics), averaged
+        per epoch.
     use_cuda: train on the GPU when there is one (else warn, use the CPU).
     device: 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device (overrides
         use_cuda).
@@ -107,7 +110,7 @@ class DeepLearningInterface(Observable):
                                 "run, use training(..., resume=True))")
             self.optimizer.load_state_dict(payload["optimizer"])
         self.loss = build_loss(loss, loss_name)
-        self.metrics = build_metrics(metrics)
+        self.metrics = resolve_metrics(metrics)
         self.add_labels, self.precision = add_labels, precision
         self.nonfinite, self.keep_checkpoints = nonfinite, keep_checkpoints
         self.keep_freed_memory = keep_freed_memory

@@ -5,15 +5,17 @@ share of images whose cluster maps to their label under the best
 one-to-one assignment of clusters to labels (scipy's
 ``linear_sum_assignment``); NMI and ARI are scikit-learn's.
 """
+import types
 from dataclasses import asdict, dataclass
-from typing import Dict, List
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from .errors import bad_value
+from .classification_metrics import named_metrics
+from .errors import bad_type, bad_value
 
 COLLAPSE_SHARE = 0.02
 
@@ -109,3 +111,40 @@ def _check(labels, clusters):
         if values.dtype.kind not in "iu" or values.min() < 0:
             raise bad_value(name, values.dtype, "non-negative integers")
     return labels.astype(np.int64), clusters.astype(np.int64)
+
+
+def resolve_metrics(metrics: Optional[Sequence[Any]]
+                    ) -> Dict[str, Callable[..., Any]]:
+    """pynet's ``metrics=`` list as {name: metric(outputs, *targets)}.
+
+    A function is named by its ``__name__``, another callable by its class
+    name, a string by pynet's registry (``"accuracy"``, ``"binary_recall"``,
+    ``"sk_roc_auc_score"``, ``"f1_score"``... see
+    :mod:`moevae.classification_metrics`). Raises MoEVAETypeError for a
+    non-list or a non-callable, MoEVAEValueError for an unknown name (the
+    message lists the known ones).
+    """
+    if metrics is None:
+        return {}
+    if isinstance(metrics, (str, bytes)) or callable(metrics) or \
+            not hasattr(metrics, "__iter__"):
+        raise bad_type("metrics", metrics, "a list of metric names or "
+                       "callables metric(outputs, *targets)")
+    registry = named_metrics()
+    resolved: Dict[str, Callable[..., Any]] = {}
+    for metric in metrics:
+        if isinstance(metric, str):
+            if metric not in registry:
+                raise bad_value("metrics", metric, "a pynet metric name, one "
+                                f"of {', '.join(sorted(registry))}, or a "
+                                "callable")
+            resolved[metric] = registry[metric]
+        elif isinstance(metric, (types.FunctionType,
+                                 types.BuiltinFunctionType)):
+            resolved[metric.__name__] = metric
+        elif callable(metric):
+            resolved[type(metric).__name__] = metric
+        else:
+            raise bad_type("metrics", metric, "a pynet metric name or a "
+                           "callable metric(outputs, *targets)")
+    return resolved

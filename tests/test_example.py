@@ -25,7 +25,7 @@ def test_example_differs_from_pynet_only_in_imports_and_settings():
 @pytest.mark.slow
 @pytest.mark.parametrize("epochs", [1, 2])
 def test_seed_example_trains_and_draws_on_the_board(
-        monkeypatch, mnist_dir, mock_viewer, epochs):
+        monkeypatch, mnist_dir, mock_viewer, epochs, capsys):
     boards = []
 
     def mocked_board(**options):
@@ -59,3 +59,6 @@ def test_seed_example_trains_and_draws_on_the_board(
     history = namespace["train_history"]  # the seed's names are swapped
     assert len(namespace["test_history"]["loss"][0]) == epochs
     assert history is not None
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == "moe_vae.py: done; the board is at " \
+        "http://localhost:8097/env/vae"  # a client-backed board keeps no log

@@ -23,6 +23,7 @@ def test_recipes_by_name():
         get_recipe("best")
 
 
+@pytest.mark.slow  # ~75 s on 2 cores (t-SNE of 600 images, twice)
 def test_partition_is_unsupervised_and_informative():
     images, labels = sample_subset(600)
     first = embedding_partition(images, seed=0)

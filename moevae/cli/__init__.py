@@ -2,10 +2,13 @@
 predict.
 
 Each subcommand's module is imported only when used, so ``moevae board``
-starts without importing torch.
+starts without importing torch. While a command runs, warnings print as one
+line (``moevae: warning: ...``), without Python's source path and code line;
+the previous warning display is restored when it returns.
 """
 import importlib
 import sys
+import warnings
 from typing import List, Optional
 
 COMMANDS = {
@@ -18,22 +21,37 @@ COMMANDS = {
     "predict": ("moevae.cli.predict", "each image's expert, as a CSV"),
 }
 USAGE = "usage: moevae {" + ",".join(COMMANDS) + "} [options]  (moevae " \
-    "COMMAND --help for each)"
+    "COMMAND --help for each; moevae --version)"
+
+
+def one_line_warning(message, category, filename, lineno, file=None,
+                     line=None) -> None:
+    """``warnings.showwarning`` for a command line: the message, one line."""
+    text = " ".join(str(message).split())
+    print(f"moevae: warning: {text}", file=file or sys.stderr)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
-        print(USAGE)
+        stream = sys.stdout if argv else sys.stderr  # no command: an error
+        print(USAGE, file=stream)
         for name, (_, summary) in COMMANDS.items():
-            print(f"  {name:9s} {summary}")
+            print(f"  {name:9s} {summary}", file=stream)
         return 0 if argv else 2
+    if argv[0] in ("-V", "--version"):
+        from .. import __version__
+        print(f"moevae {__version__}")
+        return 0
     if argv[0] not in COMMANDS:
         print(f"moevae: error: unknown command {argv[0]!r}; expected one of "
-              f"{', '.join(COMMANDS)}", file=sys.stderr)
+              f"{', '.join(COMMANDS)} (or --help, --version)",
+              file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[argv[0]][0])
-    return module.main(argv[1:])
+    with warnings.catch_warnings():
+        warnings.showwarning = one_line_warning
+        module = importlib.import_module(COMMANDS[argv[0]][0])
+        return module.main(argv[1:])
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """``moevae evaluate CHECKPOINT``: how well the experts split the digits.
 
+CHECKPOINT is a .pth file, a checkpoints folder or a run folder (holding
+checkpoints/): a folder gives its best.pth, else its newest checkpoint.
+
 Prints ACC (Hungarian matching), NMI, ARI, each expert's share of the
 images and the expert x digit counts; writes them as JSON and draws the
 confusion matrix and each expert's samples as PNG files.
 Exit status: 0 done, 2 bad input (missing or mismatching checkpoint).
 """
 import sys
-import warnings
 from pathlib import Path
 from typing import List, Optional
 
@@ -14,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..argparsing import OneLineParser
+from ..checkpoint import BEST_NAME, list_checkpoints
 from ..datasets import fetch_minst
 from ..datasets.mnist import DEFAULT_DATA_DIR
 from ..errors import MoEVAEError
@@ -24,7 +27,9 @@ def parse(argv: List[str]):
     parser = OneLineParser(prog="moevae evaluate",
                            description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path,
-                        help="a checkpoint (.pth) or a model state dict")
+                        help="a checkpoint (.pth), a model state dict, or a "
+                        "run or checkpoints folder (its best.pth, else its "
+                        "newest checkpoint)")
     parser.add_argument("--datasetdir", type=Path, default=DEFAULT_DATA_DIR,
                         help="MNIST folder (default %(default)s)")
     parser.add_argument("--json", type=Path, help="report file (default "
@@ -33,11 +38,30 @@ def parse(argv: List[str]):
                         "confusion.png and experts.png (default: the "
                         "report's folder)")
     args = parser.parse_args(argv)
-    if not args.checkpoint.is_file():
+    if args.checkpoint.is_dir():
+        found = checkpoint_in(args.checkpoint)
+        if found is None:
+            parser.error(f"argument checkpoint: {args.checkpoint}: no "
+                         f"checkpoint in this folder (expected {BEST_NAME} "
+                         "or model_<fold>_epoch_<n>.pth, here or in "
+                         "checkpoints/)")
+        args.checkpoint = found
+    elif not args.checkpoint.is_file():
         parser.error(f"argument checkpoint: {args.checkpoint}: no such file")
     args.json = args.json or args.checkpoint.parent / "evaluation.json"
     args.pictures = args.pictures or args.json.parent
     return args
+
+
+def checkpoint_in(folder: Path) -> Optional[Path]:
+    """best.pth, else the newest checkpoint, of a checkpoints or run folder."""
+    for candidate in (folder, folder / "checkpoints"):
+        if (candidate / BEST_NAME).is_file():
+            return candidate / BEST_NAME
+        found = list_checkpoints(candidate) if candidate.is_dir() else []
+        if found:
+            return found[0]
+    return None
 
 
 def report(scores) -> str:
@@ -55,9 +79,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     try:
         model = load_model(args.checkpoint)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            data = fetch_minst(str(args.datasetdir))
+        data = fetch_minst(str(args.datasetdir))  # a fallback warns
         images = np.load(data.input_path, mmap_mode="r")
         labels = pd.read_csv(data.metadata_path, sep="\t")["label"].to_numpy()
         scores = evaluate(model, images, labels)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from ..argparsing import BoardAddress, OneLineParser, board_address
+from ..argparsing import BoardAddress, OneLineParser, server_url
 from ..plotting.client import Journal
 from ..plotting.transport import Transport, TransportError
 
@@ -43,14 +43,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = OneLineParser(prog="moevae replay", description=__doc__.split(
         "\n")[0])
     parser.add_argument("log", type=Path, help="a run's board.jsonl")
-    parser.add_argument("--board", type=board_address, default="auto",
-                        metavar="URL", help="Visdom server (default "
-                        "http://localhost:8097)")
+    parser.add_argument("--board", type=server_url,
+                        default="http://localhost:8097", metavar="URL",
+                        help="a running Visdom server (default %(default)s)")
     parser.add_argument("--env", help="draw into this environment instead "
                         "of the logged one")
     args = parser.parse_args(argv)
-    if args.board is None:
-        parser.error("argument --board: off: expected a server URL")
     if not args.log.is_file():
         parser.error(f"argument log: {args.log}: no such file")
     try:

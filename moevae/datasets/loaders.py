@@ -76,15 +76,18 @@ class BatchLoader:
     tensors: the whole arrays as tensors, for tensor batching; None for
         per-sample batching.
     seed: seeds the loader's generator (default: drawn from torch's RNG).
+    drop_last: skip the last batch of an epoch when it is incomplete.
+    dataloader_kwargs: torch DataLoader worker options (per-sample path).
     """
 
     def __init__(self, dataset: ArrayDataset, batch_size: int,
                  sampler: Any = None, tensors: Optional[TensorData] = None,
                  weights: Optional[torch.Tensor] = None,
                  continuous_labels: bool = False, seed: Optional[int] = None,
-                 **dataloader_kwargs: Any):
+                 drop_last: bool = False, **dataloader_kwargs: Any):
         self.dataset = dataset
         self.batch_size = batch_size
+        self.drop_last = drop_last
         self.sampler = sampler
         self.tensors = tensors
         self.weights = weights
@@ -101,6 +104,8 @@ class BatchLoader:
         self.position = 0  # samples drawn in the current epoch
 
     def __len__(self) -> int:
+        if self.drop_last:
+            return len(self.dataset) // self.batch_size
         return math.ceil(len(self.dataset) / self.batch_size)
 
     @property
@@ -137,6 +142,8 @@ class BatchLoader:
         self._order, self.position = order, start
         rest = order[start:]
         chunks = rest.split(self.batch_size) if len(rest) else ()
+        if self.drop_last and chunks and len(chunks[-1]) < self.batch_size:
+            chunks = chunks[:-1]
         for batch in self._batches(chunks):
             self.position += len(batch.inputs)
             yield batch

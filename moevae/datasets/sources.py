@@ -34,7 +34,9 @@ class ArraySource:
                           dtype=np.float64)
 
     @classmethod
-    def from_sets(cls, sets: Dict[str, Tuple]) -> "ArraySource":
+    def from_sets(cls, sets: Dict[str, Tuple],
+                  label_mapping: Optional[Dict] = None,
+                  continuous_labels: bool = False) -> "ArraySource":
         """Concatenate from_numpy's (inputs, outputs, labels) per set."""
         present = [(name, arrays) for name, arrays in sets.items()
                    if arrays[0] is not None]
@@ -45,7 +47,8 @@ class ArraySource:
         parts: List[List[np.ndarray]] = [[], [], []]
         preset, start = {}, 0
         for name, arrays in present:
-            arrays = _check_set(name, arrays)
+            arrays = _check_set(name, arrays, label_mapping,
+                                continuous_labels)
             for part, array in zip(parts, arrays):
                 part.append(array)
             preset[name] = np.arange(start, start + len(arrays[0]))
@@ -55,15 +58,21 @@ class ArraySource:
         return cls(*joined, preset_sets=preset)
 
 
-def _check_set(name: str, arrays: Tuple) -> Tuple:
+def _check_set(name: str, arrays: Tuple, label_mapping: Optional[Dict],
+               continuous_labels: bool) -> Tuple:
     inputs = _check_array(f"{name}_inputs", arrays[0])
-    checked = [inputs]
-    for kind, array in zip(("outputs", "labels"), arrays[1:]):
-        if array is not None:
-            array = _check_array(f"{name}_{kind}", array, ndim_min=1)
-            _check_length(f"{name}_{kind}", array, len(inputs))
-        checked.append(array)
-    return tuple(checked)
+    outputs, labels = arrays[1:]
+    if outputs is not None:
+        outputs = _check_array(f"{name}_outputs", outputs, ndim_min=1)
+        _check_length(f"{name}_outputs", outputs, len(inputs))
+    if labels is not None:
+        if not isinstance(labels, np.ndarray):
+            raise bad_type(f"{name}_labels", labels, "a numpy array")
+        labels = map_labels(f"{name}_labels", labels, label_mapping,
+                            continuous_labels)
+        labels = _check_array(f"{name}_labels", labels, ndim_min=1)
+        _check_length(f"{name}_labels", labels, len(inputs))
+    return inputs, outputs, labels
 
 
 def _concatenate(arrays: List[np.ndarray]) -> np.ndarray:
@@ -179,20 +188,37 @@ def _label_values(metadata: pd.DataFrame, labels: Union[str, Sequence[str]],
                   label_mapping: Optional[Dict], continuous: bool
                   ) -> np.ndarray:
     values = metadata[labels].to_numpy().squeeze()
-    if pd.isna(values).any():
-        raise DataError(f"labels={labels!r}: the column has missing values;"
-                        " expected one label per row")
+    return map_labels(f"labels={labels!r}", values, label_mapping, continuous)
+
+
+def map_labels(name: str, values: Any, label_mapping: Optional[Dict],
+               continuous: bool) -> np.ndarray:
+    """pynet's label conversion: ``label_mapping`` first, then numbers.
+
+    Returns int64 labels (float64 if ``continuous``); DataError names a
+    missing value, an unmapped label or a label that is not a number.
+    """
+    values = np.asarray(values)
+    if values.dtype == object or values.dtype.kind in "fc":
+        if pd.isna(values).any():
+            raise DataError(f"{name}: missing label values; expected one "
+                            "label per row")
     if label_mapping is not None:
+        if not isinstance(label_mapping, dict):
+            raise bad_type("label_mapping", label_mapping,
+                           "a dict {raw label: label}")
         missing = sorted({str(v) for v in np.ravel(values)
                           if v not in label_mapping})
         if missing:
             raise DataError(f"label_mapping: no entry for label(s) "
-                            f"{missing[:5]}; expected every label mapped")
-        values = np.vectorize(label_mapping.__getitem__)(values)
+                            f"{missing[:5]} of {name}; expected every label "
+                            "mapped")
+        values = np.asarray([label_mapping[v] for v in np.ravel(values)]
+                            ).reshape(values.shape)
     try:
-        values = values.astype(np.float64 if continuous else np.int64)
+        if values.dtype.kind not in "biuf":
+            raise TypeError(values.dtype)
+        return values.astype(np.float64 if continuous else np.int64)
     except (TypeError, ValueError):
-        raise DataError(f"labels={labels!r}: values like "
-                        f"{np.ravel(values)[:3].tolist()} are not numbers; "
-                        "give a label_mapping") from None
-    return values
+        raise DataError(f"{name}: values like {np.ravel(values)[:3].tolist()}"
+                        " are not numbers; give a label_mapping") from None

@@ -23,10 +23,15 @@ def split_indices(source: ArraySource, number_of_folds: int,
                   stratify_label: Optional[str],
                   custom_stratification: Optional[Dict],
                   projection_labels: Optional[Dict]
-                  ) -> Tuple[List[Fold], Optional[np.ndarray]]:
-    """Return ([(train, validation) per fold], test or None) row indices."""
+                  ) -> Tuple[List[Fold], Optional[np.ndarray],
+                             Optional[np.ndarray]]:
+    """([(train, validation) per fold], test or None, row mask or None).
+
+    The mask (pynet's ``manager.mask``) marks the rows that sample_size and
+    projection_labels kept; None for preset sets.
+    """
     if source.preset_sets:
-        return _preset(source.preset_sets)
+        return (*_preset(source.preset_sets), None)
     if stratify_label is not None and custom_stratification is not None:
         raise MoEVAEValueError(
             "stratify_label and custom_stratification were both given; "
@@ -38,11 +43,12 @@ def split_indices(source: ArraySource, number_of_folds: int,
                         f"sample_size={sample_size} select no row")
     try:
         if custom_stratification is not None:
-            return _custom(source.metadata, mask, custom_stratification)
+            return (*_custom(source.metadata, mask, custom_stratification),
+                    mask)
         train, test = _hold_out(rows, test_size, source.stratify)
         if train is None:
-            return [], test
-        return _kfold(train, number_of_folds, source.stratify), test
+            return [], test, mask
+        return _kfold(train, number_of_folds, source.stratify), test, mask
     except ValueError as error:
         if isinstance(error, MoEVAEValueError):
             raise

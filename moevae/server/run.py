@@ -128,10 +128,25 @@ def serve(host: str, port: int, env_path: Path,
         pass
 
 
+def skip_user_css_error(record: logging.LogRecord) -> bool:
+    """Drop tornado's error for visdom's optional user/style.css.
+
+    visdom's page links ``static_url("../user/style.css")``, a file served
+    by a handler, not from disk, so tornado logs "Could not open static
+    file" at ERROR on every page load although nothing is wrong.
+    """
+    return not (record.msg == "Could not open static file %r" and
+                str(record.args[0]).endswith("user/style.css"))
+
+
 def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s visdom %(levelname)s %(message)s")
-    args = parse_args(argv)
+    # one line per HTTP request drowns what matters; failed requests
+    # (tornado logs them at WARNING and above) still show
+    logging.getLogger("tornado.access").setLevel(logging.WARNING)
+    logging.getLogger("tornado.general").addFilter(skip_user_css_error)
     try:
         check_options(args)
         user_credential = credentials(args.enable_login)

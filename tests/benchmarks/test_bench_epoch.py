@@ -3,10 +3,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).parents[2] / "benchmarks" / "bench_epoch.py"
 RATIO = r"batch (\d+): moevae/pynet ([\d.]+)x, moevae time/floor time ([\d.]+)"
 
 
+@pytest.mark.slow  # ~110 s on 2 cores
 def test_benchmark_times_three_paths_and_ends_with_ratios(mnist_dir):
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "--datasetdir", str(mnist_dir),

@@ -73,3 +73,30 @@ def test_refuses_missing_or_mismatching(tmp_path, trained, capsys, content,
     assert code == 2 and re.search(message, err), err
     assert err.strip().count("\n") == 0
     assert not (tmp_path / "evaluation.json").exists()
+
+
+def test_a_folder_gives_its_best_else_newest_checkpoint(tmp_path, trained,
+                                                        capsys):
+    import shutil
+    mnist_dir, checkpoint = trained
+    run = tmp_path / "run"
+    folder = run / "checkpoints"
+    folder.mkdir(parents=True)
+    for epoch in (1, 3, 2):
+        shutil.copy(checkpoint, folder / f"model_0_epoch_{epoch}.pth")
+    arguments = ["--datasetdir", str(mnist_dir)]
+    assert evaluate_cli.main([str(run)] + arguments) == 0
+    assert capsys.readouterr().out.startswith(
+        f"{folder / 'model_0_epoch_3.pth'}: 700 images")
+    assert (folder / "evaluation.json").is_file()
+    shutil.copy(checkpoint, folder / "best.pth")
+    assert evaluate_cli.main([str(folder)] + arguments) == 0
+    assert capsys.readouterr().out.startswith(f"{folder / 'best.pth'}: ")
+
+
+def test_a_folder_without_checkpoint_is_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        evaluate_cli.main([str(tmp_path)])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1
+    assert "no checkpoint in this folder" in err and "no such file" not in err

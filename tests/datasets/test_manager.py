@@ -157,7 +157,8 @@ def test_from_numpy():
     (dict(sampler="shuffled"), "sampler='shuffled'"),
     (dict(stratify_label="digit"), "stratify_label='digit'.*columns"),
     (dict(labels="nope"), "labels='nope'"),
-    (dict(patch_size=(7, 7)), "patch_size"),
+    (dict(patch_size=(5, 5)), r"patch_size=\(5, 5\): expected .* \(28, 28\)"),
+    (dict(patch_size=(7,)), "patch_size"),
     (dict(num_wokers=2), "num_wokers"),
     (dict(input_transforms=flatten), "input_transforms"),
 ])
@@ -215,3 +216,196 @@ def test_malformed_inputs_give_moevae_errors(tmp_path, rows, extra_rows,
     # whatever was accepted must load cleanly
     for batch in manager.get_dataloader(train=True).train:
         assert torch.isfinite(batch.inputs).all()
+
+
+def arrays(count=20, labels=None):
+    inputs = np.arange(count * 16, dtype=np.float32).reshape(count, 1, 4, 4)
+    labels = np.arange(count) % 10 if labels is None else labels
+    return inputs, labels
+
+
+@pytest.mark.parametrize("in_memory", [None, False])
+def test_from_numpy_applies_label_mapping(in_memory):
+    inputs, digits = arrays()
+    manager = DataManager.from_numpy(
+        train_inputs=inputs, train_labels=digits, validation_inputs=inputs,
+        validation_labels=digits, batch_size=20, sampler=None,
+        label_mapping={d: d % 2 for d in range(10)}, in_memory=in_memory)
+    loaders = manager.get_dataloader(train=True, validation=True)
+    for loader in loaders[1:]:
+        assert next(iter(loader)).labels.tolist() == (digits % 2).tolist()
+
+
+def test_string_labels_are_mapped_or_refused_in_one_line():
+    inputs, _ = arrays(4)
+    names = np.array(["cat", "dog", "dog", "cat"])
+    manager = DataManager.from_numpy(
+        train_inputs=inputs, train_labels=names, sampler=None, batch_size=4,
+        label_mapping={"cat": 0, "dog": 1})
+    batch = next(iter(manager.get_dataloader(train=True).train))
+    assert batch.labels.tolist() == [0, 1, 1, 0]
+    with pytest.raises(DataError, match="give a label_mapping") as error:
+        DataManager.from_numpy(train_inputs=inputs, train_labels=names)
+    with pytest.raises(DataError, match=r"no entry for label\(s\) \['dog'\]"):
+        DataManager.from_numpy(train_inputs=inputs, train_labels=names,
+                               label_mapping={"cat": 0})
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("test_size", 0.2), ("stratify_label", "label"), ("number_of_folds", 3),
+    ("sample_size", 0.5), ("projection_labels", {"label": 1}),
+    ("metadata_path", "m.tsv")])
+def test_from_numpy_refuses_splitting_arguments(name, value):
+    inputs, labels = arrays()
+    with pytest.raises(MoEVAEError, match=f"{name}=.*already split"):
+        DataManager.from_numpy(train_inputs=inputs, train_labels=labels,
+                               **{name: value})
+    sets = {"train": (inputs, None, labels)}
+    options = {"metadata_path": None, name: value}
+    with pytest.raises(MoEVAEError, match=f"{name}=.*dict of sets"):
+        DataManager(sets, **options)
+
+
+def test_from_numpy_weighted_sampler_says_what_works():
+    inputs, labels = arrays()
+    with pytest.raises(MoEVAEError, match="sampler='weighted_random': "
+                       "expected None, 'random' or a Sampler class with "
+                       "from_numpy") as error:
+        DataManager.from_numpy(train_inputs=inputs, train_labels=labels,
+                               sampler="weighted_random")
+    assert "stratify_label too" not in str(error.value)
+
+
+@pytest.mark.parametrize("in_memory", [None, False])
+def test_drop_last_skips_the_incomplete_batch(in_memory):
+    inputs, labels = arrays(10)
+    manager = DataManager.from_numpy(
+        train_inputs=inputs, train_labels=labels, validation_inputs=inputs,
+        batch_size=4, drop_last=True, in_memory=in_memory)
+    loaders = manager.get_dataloader(train=True, validation=True)
+    for loader in (loaders.train, loaders.validation):
+        sizes = [len(batch.inputs) for batch in loader]
+        assert sizes == [4, 4] and len(loader) == 2
+
+
+def test_shuffle_and_generator_set_the_order_of_every_loader():
+    inputs, _ = arrays(50)
+
+    def orders(seed, **options):
+        manager = DataManager.from_numpy(
+            train_inputs=inputs, validation_inputs=inputs, test_inputs=inputs,
+            batch_size=50, sampler=None, shuffle=True,
+            generator=torch.Generator().manual_seed(seed), **options)
+        loaders = manager.get_dataloader(train=True, validation=True,
+                                         test=True)
+        return [next(iter(loader)).inputs[:, 0, 0, 0].tolist()
+                for loader in loaders]
+    first = orders(1)
+    in_order = inputs[:, 0, 0, 0].tolist()
+    assert all(order != in_order and sorted(order) == in_order
+               for order in first)
+    assert orders(1) == first and orders(1, in_memory=False) == first
+    assert orders(2) != first
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(collate_fn=list), "collate_fn=.*moevae draws"),
+    (dict(batch_sampler=[[0]]), "batch_sampler=.*moevae draws"),
+    (dict(shuffle=True, sampler=SequentialSampler), "shuffle=True"),
+    (dict(generator=3), "generator=3 .*torch.Generator"),
+    (dict(drop_lats=True), "'drop_lats'.*'drop_last'"),
+    (dict(drop_last="yes"), r"drop_last='yes' \(str\): expected True or"),
+    (dict(prefetch_factor=2), r"options \{'prefetch_factor': 2\}: "
+                              "prefetch_factor option could only be"),
+    (dict(num_workers=-1), "num_workers option should be non-negative"),
+])
+def test_refused_dataloader_options_say_why(options, message):
+    inputs, labels = arrays()
+    with pytest.raises(MoEVAEError, match=message) as error:
+        DataManager.from_numpy(train_inputs=inputs, train_labels=labels,
+                               **options)
+    assert "\n" not in str(error.value)
+
+
+class Flip:
+    """A seeded augmentation returning a view with negative strides."""
+    seed = None
+
+    def __call__(self, sample):
+        return sample[..., ::-1]
+
+
+@pytest.mark.parametrize("options", [
+    dict(input_transforms=[lambda a: a[..., ::-1]]),
+    dict(input_transforms=[lambda a: a[..., ::-1]], in_memory=False),
+    dict(input_transforms=[Flip()]),
+    dict(data_augmentation_transforms=[Flip()]),
+    dict(input_transforms=[lambda a: torch.as_tensor(a[..., ::-1].copy())],
+         in_memory=False),
+])
+def test_transform_outputs_are_normalised_on_every_path(options):
+    inputs, _ = arrays(6)
+    manager = DataManager.from_numpy(train_inputs=inputs, batch_size=6,
+                                     sampler=None, **options)
+    batch = next(iter(manager.get_dataloader(train=True).train))
+    np.testing.assert_array_equal(batch.inputs.numpy(), inputs[..., ::-1])
+    assert batch.inputs.dtype == torch.float32
+
+
+def test_per_sample_shape_mismatch_is_one_line():
+    inputs, _ = arrays(4)
+    calls = iter(range(100))
+
+    class Crop:
+        seed = None
+
+        def __call__(self, sample):
+            return sample[..., :2 + next(calls) % 2]
+    manager = DataManager.from_numpy(train_inputs=inputs, batch_size=4,
+                                     input_transforms=[Crop()])
+    with pytest.raises(DataError, match="different shapes") as error:
+        next(iter(manager.get_dataloader(train=True).train))
+    assert "\n" not in str(error.value)
+
+
+def test_worker_options_run_the_per_sample_path_through_a_dataloader():
+    inputs, labels = arrays(10)
+    manager = DataManager.from_numpy(
+        train_inputs=inputs, train_labels=labels, batch_size=4, sampler=None,
+        num_workers=1, drop_last=True)
+    loader = manager.get_dataloader(train=True).train
+    assert manager.tensors is None
+    batches = list(loader)
+    assert [len(batch.inputs) for batch in batches] == [4, 4]
+    np.testing.assert_array_equal(torch.cat([b.inputs for b in batches]),
+                                  inputs[:8])
+    assert torch.cat([b.labels for b in batches]).tolist() == \
+        labels[:8].tolist()
+
+
+def test_pynet_mask_helpers():
+    table = pd.DataFrame({"sex": ["M", "F", "M", "F"], "age": [20, 30, 40,
+                                                               50]})
+    mask = DataManager.get_mask(table, {"sex": "M", "age": [20, 30]})
+    assert mask.tolist() == [True, False, False, False]
+    assert DataManager.get_mask_indices(np.array([False, True, True])
+                                        ).tolist() == [1, 2]
+
+
+def test_memory_mapped_files_give_no_torch_warning(tmp_path):
+    import warnings
+    inputs = np.random.default_rng(0).random((8, 1, 4, 4)).astype("float32")
+    np.save(tmp_path / "x.npy", inputs)
+    np.save(tmp_path / "y.npy", inputs * 2)
+    pd.DataFrame({"label": [0, 1] * 4}).to_csv(tmp_path / "m.tsv", sep="\t",
+                                               index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        manager = DataManager(str(tmp_path / "x.npy"), str(tmp_path / "m.tsv"),
+                              output_path=str(tmp_path / "y.npy"),
+                              number_of_folds=2, test_size=0, batch_size=8,
+                              sampler=None)
+    batch = next(iter(manager.get_dataloader(train=True).train))
+    rows = manager["train"][0].indices
+    np.testing.assert_array_equal(batch.outputs.numpy(), inputs[rows] * 2)

@@ -56,6 +56,8 @@ def test_missing_npm_is_explained(tmp_path, monkeypatch):
     assert not (tmp_path / "static" / "version.built").exists()
 
 
-def test_installed_assets_are_complete_here():
-    """The set-up ran `moevae assets`: the server can start offline."""
+@pytest.mark.integration
+def test_a_started_board_has_every_asset(visdom_server):
+    """Starting the board installs what is missing (as `moevae assets`
+    does), so it serves offline whatever ran before."""
     assert assets.missing_assets() == []

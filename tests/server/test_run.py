@@ -142,3 +142,18 @@ def test_login_can_be_asked_from_the_environment(tmp_path):
         "MOEVAE_BOARD_LOGIN": "1", "VISDOM_USERNAME": "",
         "VISDOM_PASSWORD": ""})
     assert result.returncode == 2 and "--enable-login" in result.stderr
+
+
+def test_foreground_board_logs_no_line_per_request(tmp_path):
+    port = free_port()
+    process = start_server(port, tmp_path / "env")
+    try:
+        for path in ("/", "/", "/env/main", "/user/style.css"):
+            requests.get(f"http://127.0.0.1:{port}{path}", timeout=10)
+    finally:
+        stop_server(process)
+    output = process.stdout.read().decode()
+    assert "moevae board: serving" in output
+    assert "GET /" not in output and "200" not in output
+    assert "Could not open static file" not in output
+    assert len(output.strip().splitlines()) <= 2, output
