@@ -28,9 +28,21 @@ class ArraySource:
     preset_sets: Dict[str, np.ndarray] = field(default_factory=dict)
 
     def sample_weights(self, indices: np.ndarray) -> np.ndarray:
-        """pynet's weights for 'weighted_random': the class counts."""
-        counts = Counter(self.stratify[indices].tolist())
-        return np.asarray([counts[self.stratify[i]] for i in indices],
+        """Weights of 'weighted_random': 1 / the sample's class count.
+
+        The classes are the ``stratify`` values of ``indices`` (one training
+        fold), so every class is drawn equally often on average. pynet
+        weighted by the class count itself, which draws the majority class
+        even more often than 'random' does.
+
+        Returns float64 weights, one per index (they need not sum to 1).
+        """
+        if self.stratify is None:
+            raise DataError("sampler='weighted_random': no classes to balance;"
+                            " expected a stratify_label column")
+        classes = self.stratify[indices].tolist()
+        counts = Counter(classes)
+        return np.asarray([1 / counts[value] for value in classes],
                           dtype=np.float64)
 
     @classmethod
