@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, bad_type
+from .splits import kept_rows
 
 FINITE_CHECK_ROWS = 8192
 
@@ -92,14 +93,21 @@ def load_source(input_path: Any, metadata_path: Any, output_path: Any,
                 stratify_label: Optional[str],
                 custom_stratification: Optional[Dict],
                 projection_labels: Optional[Dict]) -> ArraySource:
-    """Read and check pynet's (.npy, .tsv[, .npy]) triple."""
-    inputs = _check_array("input_path", _load_npy("input_path", input_path))
+    """Read and check pynet's (.npy, .tsv[, .npy]) triple.
+
+    Values (NaN inputs, missing or unmapped labels) are checked on the rows
+    that ``projection_labels`` and ``custom_stratification`` keep only: the
+    other rows are never used (their labels are set to 0).
+    """
+    inputs = _check_array("input_path", _load_npy("input_path", input_path),
+                          finite=False)
     metadata = _load_table(metadata_path)
     _check_length("metadata_path", metadata, len(inputs))
     outputs = None
     if output_path is not None:
         outputs = _check_array("output_path",
-                               _load_npy("output_path", output_path))
+                               _load_npy("output_path", output_path),
+                               finite=False)
         _check_length("output_path", outputs, len(inputs))
     columns = _needed_columns(labels, stratify_label, custom_stratification,
                               projection_labels)
@@ -108,14 +116,18 @@ def load_source(input_path: Any, metadata_path: Any, output_path: Any,
             raise DataError(f"{name}={column!r}: not a column of "
                             f"{metadata_path} (columns: "
                             f"{list(metadata.columns)})")
+    kept = kept_rows(metadata, projection_labels, custom_stratification)
+    for name, array in (("input_path", inputs), ("output_path", outputs)):
+        if array is not None:
+            _check_finite(name, array, kept)
     label_values = None
     if labels is not None:
         label_values = _label_values(metadata, labels, label_mapping,
-                                     continuous_labels)
+                                     continuous_labels, kept)
     stratify = None
     if stratify_label is not None:
         stratify = metadata[stratify_label].to_numpy()
-        if pd.isna(stratify).any():
+        if pd.isna(stratify[kept]).any():
             raise DataError(f"stratify_label={stratify_label!r}: the column "
                             "has missing values; expected one per row")
     return ArraySource(inputs, outputs, label_values, metadata, stratify)
@@ -146,7 +158,8 @@ def _load_table(path: Any) -> pd.DataFrame:
                         f"tab-separated table ({error})") from None
 
 
-def _check_array(name: str, array: Any, ndim_min: int = 2) -> np.ndarray:
+def _check_array(name: str, array: Any, ndim_min: int = 2,
+                 finite: bool = True) -> np.ndarray:
     if not isinstance(array, np.ndarray):
         raise bad_type(name, array, "a numpy array")
     if array.dtype.kind not in "biuf":
@@ -155,15 +168,26 @@ def _check_array(name: str, array: Any, ndim_min: int = 2) -> np.ndarray:
     if array.ndim < ndim_min or len(array) == 0:
         raise DataError(f"{name}: shape {array.shape}, expected at least "
                         f"{ndim_min} dimensions and one sample")
-    if array.dtype.kind == "f":
-        for start in range(0, len(array), FINITE_CHECK_ROWS):
-            chunk = array[start:start + FINITE_CHECK_ROWS]
-            if not np.isfinite(chunk).all():
-                bad = start + int(np.argmin(np.isfinite(chunk).reshape(
-                    len(chunk), -1).all(axis=1)))
-                raise DataError(f"{name}: sample {bad} holds NaN or "
-                                "infinite values; expected finite data")
+    if finite:
+        _check_finite(name, array, np.ones(len(array), dtype=bool))
     return array
+
+
+def _check_finite(name: str, array: np.ndarray, rows: np.ndarray) -> None:
+    """Raise DataError naming the first of ``rows`` holding NaN or inf."""
+    if array.dtype.kind != "f":
+        return
+    for start in range(0, len(array), FINITE_CHECK_ROWS):
+        positions = start + np.flatnonzero(
+            rows[start:start + FINITE_CHECK_ROWS])
+        if len(positions) == 0:
+            continue
+        finite = np.isfinite(array[positions]).reshape(
+            len(positions), -1).all(axis=1)
+        if not finite.all():
+            bad = positions[int(np.argmin(finite))]
+            raise DataError(f"{name}: sample {bad} holds NaN or infinite "
+                            "values; expected finite data")
 
 
 def _check_length(name: str, array: Any, expected: int) -> None:
@@ -188,23 +212,35 @@ def _needed_columns(labels, stratify_label, custom_stratification,
 
 
 def _label_values(metadata: pd.DataFrame, labels: Union[str, Sequence[str]],
-                  label_mapping: Optional[Dict], continuous: bool
-                  ) -> np.ndarray:
-    values = metadata[labels].to_numpy().squeeze()
-    if pd.isna(values).any():
+                  label_mapping: Optional[Dict], continuous: bool,
+                  rows: np.ndarray) -> np.ndarray:
+    """Labels of every row, checked (and mapped) at the boolean ``rows``.
+
+    Returns int64 (float64 if ``continuous``) labels, shape (N,) or (N, k)
+    for k label columns; rows outside ``rows`` hold 0.
+    """
+    values = metadata[labels].to_numpy()
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    kept = values[rows]
+    if pd.isna(kept).any():
         raise DataError(f"labels={labels!r}: the column has missing values;"
                         " expected one label per row")
     if label_mapping is not None:
-        missing = sorted({str(v) for v in np.ravel(values)
+        missing = sorted({str(v) for v in np.ravel(kept)
                           if v not in label_mapping})
         if missing:
             raise DataError(f"label_mapping: no entry for label(s) "
                             f"{missing[:5]}; expected every label mapped")
-        values = np.vectorize(label_mapping.__getitem__)(values)
+        if kept.size:
+            kept = np.vectorize(label_mapping.__getitem__)(kept)
+    dtype = np.float64 if continuous else np.int64
     try:
-        values = values.astype(np.float64 if continuous else np.int64)
+        kept = kept.astype(dtype)
     except (TypeError, ValueError):
         raise DataError(f"labels={labels!r}: values like "
-                        f"{np.ravel(values)[:3].tolist()} are not numbers; "
+                        f"{np.ravel(kept)[:3].tolist()} are not numbers; "
                         "give a label_mapping") from None
-    return values
+    result = np.zeros(values.shape, dtype=dtype)
+    result[rows] = kept
+    return result
