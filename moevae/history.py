@@ -1,23 +1,27 @@
 """History: every loss component per (fold, epoch), as pynet records it.
 
 Saved as JSON (not pickle, so loading a history never runs code); the file
-name follows pynet's ``<name>_<fold>_epoch_<epoch>``.
+name follows pynet's ``<name>_<fold>_epoch_<epoch>``. ``moevae train``
+writes both histories of a run to ``history.json`` as
+``{"train": history, "validation": history}``; :meth:`History.load` reads
+either kind of file.
 """
 import datetime
-import json
 import logging
+import numbers
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .errors import bad_type
-from .fileio import write_json
+from .errors import DataError, bad_type
+from .fileio import read_json, write_json
 
 logger = logging.getLogger("moevae")
 Step = Union[int, Tuple[int, ...]]
 TIMESTAMP = "__timestamp__"
+EXPECTED_FILE = "the JSON that History.save or moevae train writes"
 
 
 class History:
@@ -94,6 +98,57 @@ class History:
         return write_json(path, self.to_dict())
 
     @classmethod
-    def load(cls, file_name: Union[str, Path]) -> "History":
-        with open(file_name) as handle:
-            return cls.from_dict(json.load(handle))
+    def load(cls, file_name: Union[str, Path],
+             name: Optional[str] = None) -> "History":
+        """Read a history from ``file_name``.
+
+        The file is one history (:meth:`save`) or a run's ``history.json``
+        (``{"train": ..., "validation": ...}``, from ``moevae train``), of
+        which ``name`` picks one (default ``"train"``). For a one-history
+        file a given ``name`` must be its name.
+
+        Raises DataError (one line naming the file and the format expected)
+        for anything else: pynet's pickles, a half-written file, other JSON;
+        FileNotFoundError if there is no file.
+        """
+        payload = read_json(file_name, EXPECTED_FILE)
+        if isinstance(payload, dict) and "history" not in payload and \
+                all(isinstance(value, dict) for value in payload.values()):
+            key = "train" if name is None else name
+            if key not in payload:
+                raise DataError(f"{file_name}: no {key!r} history (it holds "
+                                f"{sorted(payload)}); expected "
+                                f"{EXPECTED_FILE}")
+            where, payload = f"{file_name}: {key!r}", payload[key]
+        else:
+            where = str(file_name)
+        problem = _payload_problem(payload)
+        if problem:
+            raise DataError(f"{where}: {problem}; expected {EXPECTED_FILE}")
+        if name is not None and payload["name"] != name and \
+                where == str(file_name):
+            raise DataError(f"{file_name}: holds the history "
+                            f"{payload['name']!r}, not {name!r}")
+        return cls.from_dict(payload)
+
+
+def _payload_problem(payload: Any) -> Optional[str]:
+    """Why ``payload`` is not a :meth:`History.to_dict` dict (None if it is)."""
+    if not isinstance(payload, dict):
+        return f"a JSON {type(payload).__name__.replace('dict', 'object')}"
+    for key, kind in (("name", str), ("metrics", list), ("history", list)):
+        if not isinstance(payload.get(key), kind):
+            return f"no {key!r} {kind.__name__}"
+    for entry in payload["history"]:
+        if not (isinstance(entry, list) and len(entry) == 2):
+            return f"history entry {entry!r} is not [step, values]"
+        step, values = entry
+        steps = step if isinstance(step, list) else [step]
+        if not all(isinstance(part, int) and not isinstance(part, bool)
+                   for part in steps):
+            return f"step {step!r} is not an int or a list of ints"
+        if not isinstance(values, dict) or not all(
+                isinstance(value, numbers.Real) for value in values.values()):
+            return f"step {step!r}: values {values!r} are not " \
+                   "{metric: number}"
+    return None
