@@ -3,21 +3,27 @@
 The log is JSON lines in visdom's own log format, ``[endpoint, message]``
 (also readable by ``visdom.Visdom.replay_log``). Windows are redrawn as the
 run left them: each window's latest content with all its appended points.
+A run that crashed may leave its last line cut short: unreadable lines are
+skipped, named in one warning, and the rest is drawn.
 """
 import json
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from ..argparsing import BoardAddress, OneLineParser, board_address
 from ..plotting.client import Journal
 from ..plotting.transport import Transport, TransportError
 
 
-def read_log(path: Path) -> Journal:
-    """Every window of the log; raise ValueError naming a bad line."""
-    journal = Journal()
-    with open(path) as handle:
+def read_log(path: Path) -> Tuple[Journal, List[int]]:
+    """Every window of the log, and the numbers of the lines skipped.
+
+    A line is skipped when it is not ``[endpoint, message]`` JSON (a line cut
+    by a crash, stray bytes). Raises ValueError if no line is readable.
+    """
+    journal, skipped, read = Journal(), [], 0
+    with open(path, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
@@ -25,10 +31,24 @@ def read_log(path: Path) -> Journal:
                 endpoint, message = json.loads(line)
                 assert isinstance(endpoint, str) and isinstance(message, dict)
             except (ValueError, TypeError, AssertionError):
-                raise ValueError(f"{path}:{number}: not a visdom log line "
-                                 "([endpoint, message] as JSON)") from None
+                skipped.append(number)
+                continue
             journal.record(endpoint, message)
-    return journal
+            read += 1
+    if not read:
+        raise ValueError(f"{path}: no visdom log line in it; expected JSON "
+                         "lines [endpoint, message] (a run's board.jsonl)")
+    return journal, skipped
+
+
+def skipped_warning(path: Path, skipped: List[int]) -> str:
+    """One line naming the unreadable lines (at most 10 numbers)."""
+    shown = ", ".join(map(str, skipped[:10])) + (
+        ", ..." if len(skipped) > 10 else "")
+    if len(skipped) == 1:
+        return f"{path}:{skipped[0]}: skipped 1 unreadable line (cut " \
+               "short: did the run crash while writing it?)"
+    return f"{path}: skipped {len(skipped)} unreadable lines ({shown})"
 
 
 def replay(journal: Journal, address: BoardAddress,
@@ -54,11 +74,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args.log.is_file():
         parser.error(f"argument log: {args.log}: no such file")
     try:
-        journal = read_log(args.log)
-        count = replay(journal, args.board, args.env)
-    except ValueError as error:
+        journal, skipped = read_log(args.log)
+    except (ValueError, OSError) as error:
         print(f"moevae replay: error: {error}", file=sys.stderr)
         return 2
+    if skipped:
+        print(f"moevae replay: warning: {skipped_warning(args.log, skipped)}",
+              file=sys.stderr)
+    try:
+        count = replay(journal, args.board, args.env)
     except TransportError as error:
         host, port, _ = args.board
         print(f"moevae replay: failed: the Visdom server at {host}:{port} "

@@ -1,0 +1,83 @@
+"""``moevae replay``: a crashed run's log is drawn but for its broken lines."""
+import json
+from unittest import mock
+
+import pytest
+
+from moevae.cli import replay as replay_cli
+from moevae.plotting.transport import Transport
+
+URL = "http://127.0.0.1:8097"
+
+
+def window_lines(count, env="run"):
+    """``count`` line windows, each created then given one more point."""
+    lines = []
+    for number in range(count):
+        win = f"w{number}"
+        lines.append(["events", {"eid": env, "win": win, "data": [
+            {"x": [1], "y": [number], "name": "train"}]}])
+        lines.append(["update", {"eid": env, "win": win, "append": True,
+                                 "data": [{"x": [2], "y": [number]}]}])
+    return [json.dumps(line) for line in lines]
+
+
+@pytest.fixture
+def transport(monkeypatch):
+    """The transport replay posts through (autospec: no server needed)."""
+    instance = mock.create_autospec(Transport, instance=True)
+    monkeypatch.setattr(replay_cli, "Transport",
+                        mock.create_autospec(Transport,
+                                             return_value=instance))
+    return instance
+
+
+def drawn_windows(transport):
+    return sorted({call.args[1]["win"] for call in
+                   transport.post.call_args_list
+                   if call.args[0] in ("events", "update")})
+
+
+def test_a_last_line_cut_in_half_is_skipped_with_one_warning(
+        tmp_path, transport, capsys):
+    lines = window_lines(9)
+    cut = json.dumps(["update", {"eid": "run", "win": "w0", "append": True,
+                                 "data": [{"x": [3], "y": [0.5]}]}])
+    log = tmp_path / "board.jsonl"
+    log.write_text("\n".join(lines) + "\n" + cut[:len(cut) // 2])
+    assert replay_cli.main([str(log), "--board", URL]) == 0
+    out, err = capsys.readouterr()
+    assert "9 windows drawn in run" in out
+    assert err.count("warning") == 1
+    assert f"board.jsonl:{len(lines) + 1}" in err and "skipped" in err
+    assert drawn_windows(transport) == [f"w{n}" for n in range(9)]
+    # every complete line was posted, in order, after the run's env cleared
+    posted = [json.dumps([c.args[0], c.args[1]])
+              for c in transport.post.call_args_list
+              if c.args[0] in ("events", "update")]
+    assert posted == lines
+
+
+def test_broken_lines_anywhere_are_skipped_and_named(tmp_path, transport,
+                                                     capsys):
+    lines = window_lines(3)
+    lines[1] = lines[1][:10]
+    lines.insert(3, "\x00\x00\x00")  # a crash can leave zeros mid-file
+    log = tmp_path / "board.jsonl"
+    log.write_bytes("\n".join(lines).encode() + b"\n\xff\xfe\n")
+    assert replay_cli.main([str(log), "--board", URL]) == 0
+    out, err = capsys.readouterr()
+    assert "3 windows drawn" in out
+    assert err.count("\n") == 1 and "3 unreadable lines (2, 4, 8)" in err
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n", b"not json\n",
+                                     b"\x89PNG\r\n\x1a\n\x00\x00"])
+def test_a_file_without_any_log_line_is_refused(tmp_path, transport, capsys,
+                                                content):
+    log = tmp_path / "board.jsonl"
+    log.write_bytes(content)
+    assert replay_cli.main([str(log), "--board", URL]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "board.jsonl: no visdom log line" in err
+    transport.post.assert_not_called()
