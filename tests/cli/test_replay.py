@@ -81,3 +81,27 @@ def test_a_file_without_any_log_line_is_refused(tmp_path, transport, capsys,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "board.jsonl: no visdom log line" in err
     transport.post.assert_not_called()
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_a_crashed_runs_log_is_drawn_on_a_real_server(tmp_path, mnist_dir,
+                                                      visdom_server, capsys):
+    from moevae.cli import train as train_cli
+    from tests.helpers import free_port
+    offline = f"http://127.0.0.1:{free_port()}"
+    assert train_cli.main(["--epochs", "1", "--board", offline,
+                           "--datasetdir", str(mnist_dir), "--run-dir",
+                           str(tmp_path / "crashed"), "--name", "crashed"]
+                          ) == 0
+    log = tmp_path / "crashed" / "board.jsonl"
+    whole = log.read_bytes()
+    complete = replay_cli.read_log(log)[0]
+    log.write_bytes(whole + whole.splitlines(keepends=True)[-1][:40])
+    capsys.readouterr()
+    assert replay_cli.main([str(log), "--board", visdom_server.url]) == 0
+    out, err = capsys.readouterr()
+    windows = visdom_server.windows("crashed")
+    assert f"{len(complete.windows)} windows drawn in crashed" in out
+    assert len(windows) == len(complete.windows) >= 9
+    assert "skipped 1 unreadable line" in err
