@@ -27,18 +27,41 @@ def read_log(path: Path) -> Tuple[Journal, List[int]]:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
-            try:
-                endpoint, message = json.loads(line)
-                assert isinstance(endpoint, str) and isinstance(message, dict)
-            except (ValueError, TypeError, AssertionError):
+            record = _log_record(line)
+            if record is None:
                 skipped.append(number)
-                continue
-            journal.record(endpoint, message)
-            read += 1
+                # a run resumed after a crash appends its first line to the
+                # cut one: keep that line's complete tail
+                record = _glued_record(line)
+            if record is not None:
+                journal.record(*record)
+                read += 1
     if not read:
         raise ValueError(f"{path}: no visdom log line in it; expected JSON "
                          "lines [endpoint, message] (a run's board.jsonl)")
     return journal, skipped
+
+
+def _log_record(text: str) -> Optional[Tuple[str, dict]]:
+    """``(endpoint, message)`` of a log line, None if it is not one."""
+    try:
+        endpoint, message = json.loads(text)
+    except (ValueError, TypeError):
+        return None
+    if isinstance(endpoint, str) and isinstance(message, dict):
+        return endpoint, message
+    return None
+
+
+def _glued_record(line: str) -> Optional[Tuple[str, dict]]:
+    """The complete log line that ends ``line`` after a cut one, if any."""
+    start = line.find('["', 1)
+    while start != -1:
+        record = _log_record(line[start:])
+        if record is not None:
+            return record
+        start = line.find('["', start + 1)
+    return None
 
 
 def skipped_warning(path: Path, skipped: List[int]) -> str:

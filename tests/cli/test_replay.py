@@ -105,3 +105,18 @@ def test_a_crashed_runs_log_is_drawn_on_a_real_server(tmp_path, mnist_dir,
     assert f"{len(complete.windows)} windows drawn in crashed" in out
     assert len(windows) == len(complete.windows) >= 9
     assert "skipped 1 unreadable line" in err
+
+
+def test_a_line_appended_to_a_cut_one_is_still_drawn(tmp_path, transport,
+                                                     capsys):
+    first, second = window_lines(1, env="a"), window_lines(1, env="b")
+    log = tmp_path / "board.jsonl"
+    # the run crashed mid-line; its resumed run appended after the cut
+    log.write_text(first[0] + "\n" + first[1][:25] + second[0] + "\n" +
+                   second[1] + "\n")
+    assert replay_cli.main([str(log), "--board", URL]) == 0
+    out, err = capsys.readouterr()
+    assert "2 windows drawn in a, b" in out and "board.jsonl:2: skipped" in err
+    posted = [(c.args[0], c.args[1]["eid"]) for c in
+              transport.post.call_args_list if c.args[0] != "close"]
+    assert ("events", "b") in posted and ("update", "b") in posted
