@@ -33,6 +33,16 @@ def split_indices(source: "ArraySource", number_of_folds: int,
                   ) -> Tuple[List[Fold], Optional[np.ndarray]]:
     """Return ([(train, validation) per fold], test or None) row indices."""
     if source.preset_sets:
+        given = {"stratify_label": stratify_label,
+                 "custom_stratification": custom_stratification,
+                 "projection_labels": projection_labels,
+                 "sample_size": None if sample_size == 1 else sample_size}
+        for name, value in given.items():
+            if value is not None:
+                raise MoEVAEValueError(
+                    f"from_numpy: {name}={value!r} is not used with arrays "
+                    "already split into sets (nor is sampler="
+                    "'weighted_random'); expected no such argument")
         return _preset(source.preset_sets)
     if stratify_label is not None and custom_stratification is not None:
         raise MoEVAEValueError(

@@ -128,3 +128,15 @@ def test_label_mapping_needs_the_kept_labels_only(tmp_path):
                           label_mapping={"cat": 0, "dog": 1},
                           projection_labels={"site": ["A", "B"]})
     assert manager.labels[:200].tolist() == [0] * 100 + [1] * 100
+
+
+@pytest.mark.parametrize("option", [
+    {"stratify_label": "label"}, {"projection_labels": {"site": "A"}},
+    {"custom_stratification": {"train": {}, "test": {}}},
+    {"sample_size": 0.5}])
+def test_from_numpy_refuses_the_split_options_it_cannot_use(option):
+    name, value = next(iter(option.items()))
+    with pytest.raises(MoEVAEError, match=f"from_numpy: {name}=") as error:
+        DataManager.from_numpy(train_inputs=np.zeros((4, 2), np.float32),
+                               **option)
+    one_line(error)
