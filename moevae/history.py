@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .errors import DataError, bad_type
+from .errors import DataError, MoEVAEValueError, bad_type, bad_value
 from .fileio import read_json, write_json
 
 logger = logging.getLogger("moevae")
@@ -51,6 +51,13 @@ class History:
         return list(self.history)
 
     def __getitem__(self, metric: str) -> Tuple[List[Step], np.ndarray]:
+        """(steps, float values; NaN where a step lacks the metric).
+
+        Raises MoEVAEValueError for a metric never logged (a typo would
+        otherwise give only NaN)."""
+        if metric not in self.metrics:
+            raise bad_value(f"{self.name} history metric", metric,
+                            f"one of {self.metrics}")
         steps = self.steps
         return steps, np.array([self.history[step].get(metric, np.nan)
                                 for step in steps])
@@ -66,15 +73,23 @@ class History:
 
     def summary(self) -> str:
         """One line with the last step's metrics (also logged)."""
-        last = self.steps[-1]
+        last = self._last_steps()[-1]
         text = f"{self.name} {last!r} " + "  ".join(
             f"{key} {self.history[last][key]:.6g}" for key in self.metrics
             if key in self.history[last])
         logger.debug(text)
         return text
 
+    def _last_steps(self) -> List[Step]:
+        if not self.history:
+            raise MoEVAEValueError(f"the {self.name!r} history is empty: "
+                                   "expected at least one logged step")
+        return self.steps
+
     def get_total_time(self) -> datetime.timedelta:
-        stamps = [self.history[step][TIMESTAMP] for step in self.steps]
+        """Time between the first and the last logged step."""
+        stamps = [self.history[step][TIMESTAMP]
+                  for step in self._last_steps()]
         return datetime.timedelta(seconds=stamps[-1] - stamps[0])
 
     def to_dict(self) -> Dict[str, Any]:

@@ -94,3 +94,16 @@ def test_load_refuses_other_files_in_one_line(tmp_path, write, message):
     text = str(error.value)
     assert "\n" not in text and str(path) in text
     assert "expected the JSON that History.save or moevae train writes" in text
+
+
+def test_unknown_metric_and_empty_history_are_named():
+    history = History("train")
+    with pytest.raises(MoEVAEError, match="'train' history is empty"):
+        history.summary()
+    with pytest.raises(MoEVAEError, match="'train' history is empty"):
+        history.get_total_time()
+    history.log(0, loss=1.0)
+    with pytest.raises(MoEVAEError, match=r"metric='acc': expected one of "
+                       r"\['loss'\]"):
+        history["acc"]
+    assert history.get_total_time().total_seconds() == 0
