@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .datasets.sources import read_cached_table
 from .fileio import atomic_save
 
 logger = logging.getLogger("moevae")
@@ -40,7 +40,8 @@ def partition_table(metadata_path: str, images: np.ndarray, folder: Path,
     """The metadata table plus a ``partition`` column, cached in folder."""
     target = Path(folder) / "partition.tsv"
     if target.is_file():
-        check_partition_table(target, len(images), clusters)
+        read_cached_table(target, len(images), "partition", 0, clusters - 1,
+                          "delete it to compute the partition again")
         logger.info("initial partition: reusing %s", target)
         return target
     logger.info("initial partition: PCA + t-SNE + Gaussian mixture on %d "
@@ -51,26 +52,3 @@ def partition_table(metadata_path: str, images: np.ndarray, folder: Path,
         table.to_csv(sep="\t", index=False).encode()))
     return target
 
-
-def check_partition_table(path: Path, count: int, clusters: int) -> None:
-    """Raise DataError (one line, naming ``path``) unless the cached table
-    has ``count`` rows and a ``partition`` column of integers in
-    [0, clusters)."""
-    hint = "delete it to compute the partition again"
-    try:
-        table = pd.read_csv(path, sep="\t")
-    except (OSError, ValueError, pd.errors.ParserError) as error:
-        reason = str(error).strip().splitlines()[-1] if str(error) else \
-            type(error).__name__
-        raise DataError(f"{path}: not a readable tab-separated table "
-                        f"({reason}); {hint}") from None
-    if "partition" not in table or len(table) != count:
-        raise DataError(f"{path}: {len(table)} rows, columns "
-                        f"{list(table.columns)[:5]}; expected {count} rows "
-                        f"with a 'partition' column; {hint}")
-    partition = table["partition"]
-    if not pd.api.types.is_integer_dtype(partition) or \
-            not partition.between(0, clusters - 1).all():
-        raise DataError(f"{path}: partition values like "
-                        f"{partition.head(3).tolist()}, expected integers "
-                        f"in [0, {clusters}); {hint}")

@@ -8,11 +8,11 @@ from moevae.partition import partition_table
 
 
 @pytest.mark.parametrize("content, message", [
-    ("", "not a readable"),
+    ("", r"empty \(0 bytes"),
     ("label\tpartition\n1\t0\n", "1 rows.*expected 4 rows"),
     ("label\n1\n2\n3\n4\n", "'partition' column"),
     ("label\tpartition\n1\t0\n2\t1\n3\t10\n4\t2\n",
-     r"partition values.*\[0, 10\)"),
+     r"partition values.*\[0, 9\]"),
 ])
 def test_a_cached_partition_that_does_not_fit_is_refused(tmp_path, content,
                                                          message):

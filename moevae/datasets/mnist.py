@@ -21,6 +21,7 @@ import pandas as pd
 from ..errors import DataError
 from ..fileio import atomic_save, write_json
 from .idx import read_idx
+from .sources import read_cached_table
 
 Item = namedtuple("Item", ["input_path", "output_path", "metadata_path"])
 logger = logging.getLogger("moevae")
@@ -113,7 +114,7 @@ def _cached_count(item: Item) -> Optional[int]:
     if not (inputs.is_file() and metadata.is_file()):
         return None
     array = _check_cached_inputs(inputs)
-    _check_cached_table(metadata, len(array))
+    read_cached_table(metadata, len(array), "label", 0, 9, CACHE_HINT)
     return len(array)
 
 
@@ -141,30 +142,6 @@ def _check_cached_inputs(path: Path) -> np.ndarray:
         raise DataError(f"{path}: values in [{low:g}, {high:g}], expected "
                         f"[0, 1]; {hint}")
     return array
-
-
-def _check_cached_table(path: Path, count: int) -> None:
-    hint = CACHE_HINT
-    if path.stat().st_size == 0:
-        raise DataError(f"{path}: empty (0 bytes: a cache write was cut "
-                        f"short); {hint}")
-    try:
-        table = pd.read_csv(path, sep="\t")
-    except (OSError, ValueError, pd.errors.ParserError,
-            pd.errors.EmptyDataError) as error:
-        reason = str(error).strip().splitlines()[-1] if str(error) else \
-            type(error).__name__
-        raise DataError(f"{path}: not a readable tab-separated table "
-                        f"({reason}); {hint}") from None
-    if "label" not in table or len(table) != count:
-        raise DataError(f"{path}: {len(table)} rows, columns "
-                        f"{list(table.columns)[:5]}; expected {count} rows "
-                        f"with a 'label' column; {hint}")
-    labels = table["label"]
-    if not pd.api.types.is_integer_dtype(labels) or \
-            not labels.between(0, 9).all():
-        raise DataError(f"{path}: labels like {labels.head(3).tolist()}, "
-                        f"expected integers 0-9; {hint}")
 
 
 def _cached_source(folder: Path) -> str:

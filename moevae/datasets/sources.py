@@ -7,6 +7,7 @@ before anything reaches torch.
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -156,6 +157,34 @@ def _load_table(path: Any) -> pd.DataFrame:
     except (OSError, ValueError, pd.errors.ParserError) as error:
         raise DataError(f"metadata_path={str(path)!r}: not a readable "
                         f"tab-separated table ({error})") from None
+
+
+def read_cached_table(path: Path, count: int, column: str, low: int,
+                      high: int, hint: str) -> pd.DataFrame:
+    """A table moevae cached: ``count`` rows, ``column`` of ints in
+    [low, high]. Raises DataError naming ``path``, what is wrong and
+    ``hint`` (how to rebuild it) otherwise."""
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: empty (0 bytes: a write was cut short); "
+                        f"{hint}")
+    try:
+        table = pd.read_csv(path, sep="\t")
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        reason = str(error).strip().splitlines()[-1] if str(error) else \
+            type(error).__name__
+        raise DataError(f"{path}: not a readable tab-separated table "
+                        f"({reason}); {hint}") from None
+    if column not in table or len(table) != count:
+        raise DataError(f"{path}: {len(table)} rows, columns "
+                        f"{list(table.columns)[:5]}; expected {count} rows "
+                        f"with a {column!r} column; {hint}")
+    values = table[column]
+    if not pd.api.types.is_integer_dtype(values) or \
+            not values.between(low, high).all():
+        raise DataError(f"{path}: {column} values like "
+                        f"{values.head(3).tolist()}, expected integers in "
+                        f"[{low}, {high}]; {hint}")
+    return table
 
 
 def _check_array(name: str, array: Any, ndim_min: int = 2,
