@@ -148,7 +148,7 @@ class History:
 
 
 def _payload_problem(payload: Any) -> Optional[str]:
-    """Why ``payload`` is not a :meth:`History.to_dict` dict (None if it is)."""
+    """Why ``payload`` is no :meth:`History.to_dict` dict (None if it is)."""
     if not isinstance(payload, dict):
         return f"a JSON {type(payload).__name__.replace('dict', 'object')}"
     for key, kind in (("name", str), ("metrics", list), ("history", list)):

@@ -35,7 +35,8 @@ def run_history_file(tmp_path):
         train.log((0, epoch), loss=10.0 - epoch)
         valid.log((0, epoch), loss=11.0 - epoch)
     return write_json(tmp_path / "history.json",
-                      {"train": train.to_dict(), "validation": valid.to_dict()})
+                      {"train": train.to_dict(),
+                       "validation": valid.to_dict()})
 
 
 def test_load_reads_a_runs_own_history_json(tmp_path):
