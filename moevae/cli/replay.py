@@ -75,11 +75,30 @@ def skipped_warning(path: Path, skipped: List[int]) -> str:
 
 
 def replay(journal: Journal, address: BoardAddress,
-           env: Optional[str] = None) -> int:
-    """Post the windows to the server; return how many were drawn."""
-    journal.redraw(Transport(address.host, address.port),
-                   [env] if env else journal.envs(), env)
-    return len(journal.windows)
+           env: Optional[str] = None) -> Tuple[int, List[str]]:
+    """Post the windows to the server: (how many were drawn, the windows
+    the server refused). Raises TransportError if the server does not
+    answer (or refuses every window)."""
+    transport = Transport(address.host, address.port)
+    for name in [env] if env else journal.envs():
+        transport.post(f"env/{name}", {"eid": name})
+        transport.post("close", {"win": None, "eid": name})
+    drawn, refused, error = 0, [], None
+    for (_, window), messages in journal.windows.items():
+        try:
+            for endpoint, message in messages:
+                transport.post(endpoint, dict(message, eid=env) if env
+                               else message)
+        except TransportError as failure:
+            if not str(failure).startswith("HTTP "):
+                raise  # no answer: nothing more can be drawn
+            refused.append(str(window))
+            error = error or failure
+            continue
+        drawn += 1
+    if refused and not drawn:
+        raise error
+    return drawn, refused
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -105,12 +124,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"moevae replay: warning: {skipped_warning(args.log, skipped)}",
               file=sys.stderr)
     try:
-        count = replay(journal, args.board, args.env)
+        count, refused = replay(journal, args.board, args.env)
     except TransportError as error:
         host, port, _ = args.board
+        how = "refuses every window" if str(error).startswith("HTTP ") \
+            else "does not answer"
         print(f"moevae replay: failed: the Visdom server at {host}:{port} "
-              f"does not answer ({error})", file=sys.stderr)
+              f"{how} ({error})", file=sys.stderr)
         return 1
+    if refused:
+        print(f"moevae replay: warning: the server refused {len(refused)} "
+              f"window(s): {', '.join(refused[:10])}", file=sys.stderr)
     envs = ", ".join([args.env] if args.env else journal.envs())
     print(f"moevae replay: {count} windows drawn in {envs}")
     return 0

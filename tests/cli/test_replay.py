@@ -120,3 +120,40 @@ def test_a_line_appended_to_a_cut_one_is_still_drawn(tmp_path, transport,
     posted = [(c.args[0], c.args[1]["eid"]) for c in
               transport.post.call_args_list if c.args[0] != "close"]
     assert ("events", "b") in posted and ("update", "b") in posted
+
+
+def test_a_window_the_server_refuses_does_not_stop_the_others(
+        tmp_path, transport, capsys):
+    from moevae.plotting.transport import TransportError
+
+    def post(endpoint, message):
+        if message.get("win") in ("w1", "w4"):
+            raise TransportError(f"HTTP 500 from {URL}/{endpoint}")
+        return ""
+    transport.post.side_effect = post
+    log = tmp_path / "board.jsonl"
+    log.write_text("\n".join(window_lines(6)) + "\n")
+    assert replay_cli.main([str(log), "--board", URL]) == 0
+    out, err = capsys.readouterr()
+    assert "4 windows drawn" in out
+    assert "refused 2 window(s): w1, w4" in err
+    assert drawn_windows(transport) == [f"w{n}" for n in range(6)]
+
+
+@pytest.mark.parametrize("failure, how", [
+    ("HTTP 403 from x", "refuses every window"),
+    ("connection refused", "does not answer")])
+def test_no_window_drawn_is_a_failure(tmp_path, transport, capsys, failure,
+                                      how):
+    from moevae.plotting.transport import TransportError
+
+    def post(endpoint, message):
+        if endpoint in ("events", "update"):
+            raise TransportError(failure)
+        return ""
+    transport.post.side_effect = post
+    log = tmp_path / "board.jsonl"
+    log.write_text("\n".join(window_lines(2)) + "\n")
+    assert replay_cli.main([str(log), "--board", URL]) == 1
+    err = capsys.readouterr().err
+    assert f"{how} ({failure})" in err and err.count("\n") == 1
