@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, Union
+from typing import IO, Any, Callable, Iterator, Optional, Union
 
 from .errors import DataError
 
@@ -74,12 +74,13 @@ def write_json(path: PathLike, payload: Any) -> Path:
     return atomic_save(path, lambda handle: handle.write(text.encode()))
 
 
-def read_json(path: PathLike, expected: str) -> Any:
-    """The parsed JSON of ``path``.
+def read_json(path: PathLike, expected: str,
+              kind: Optional[type] = None) -> Any:
+    """The parsed JSON of ``path`` (of Python type ``kind`` if given).
 
     Raises DataError, one line naming the file, why it cannot be read
-    (empty, a pickle, not text, JSON cut short...) and ``expected``;
-    FileNotFoundError if there is no file.
+    (empty, a pickle, not text, JSON cut short, another JSON type) and
+    ``expected``; FileNotFoundError if there is no file.
     """
     data = Path(path).read_bytes()
     if not data:
@@ -89,10 +90,14 @@ def read_json(path: PathLike, expected: str) -> Any:
                  "it could run code)"
     else:
         try:
-            return json.loads(data.decode("utf-8"))
+            payload = json.loads(data.decode("utf-8"))
         except UnicodeDecodeError:
             reason = "not UTF-8 text"
         except json.JSONDecodeError as error:
             reason = f"not complete JSON ({error.msg} at line " \
                      f"{error.lineno} column {error.colno})"
+        else:
+            if kind is None or isinstance(payload, kind):
+                return payload
+            reason = f"a JSON {type(payload).__name__}"
     raise DataError(f"{path}: {reason}; expected {expected}")
