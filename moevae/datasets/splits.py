@@ -55,7 +55,8 @@ def split_indices(source: "ArraySource", number_of_folds: int,
                         f"sample_size={sample_size} select no row")
     try:
         if custom_stratification is not None:
-            return _custom(source.metadata, mask, custom_stratification)
+            return _custom(source.metadata, mask, custom_stratification,
+                           projection_labels)
         train, test = _hold_out(rows, test_size, source.stratify)
         if train is None:
             return [], test
@@ -154,17 +155,15 @@ def _preset(sets: Dict[str, np.ndarray]) -> Tuple[List[Fold],
     return folds, sets.get("test")
 
 
-def _custom(metadata: pd.DataFrame, mask: np.ndarray, strategy: Dict
+def _custom(metadata: pd.DataFrame, mask: np.ndarray, strategy: Dict,
+            projection_labels: Optional[Dict]
             ) -> Tuple[List[Fold], np.ndarray]:
-    chosen = {key: np.flatnonzero(rows & mask) for key, rows in
-              _custom_sets(metadata, strategy).items()}
-    for key, rows in chosen.items():
-        if len(rows) == 0:
-            raise DataError(f"custom_stratification[{key!r}]="
-                            f"{strategy[key]!r}: selects no row kept by "
-                            "projection_labels and sample_size")
-    for first, second in combinations(chosen, 2):
-        shared = np.intersect1d(chosen[first], chosen[second])
+    projected = filter_mask(metadata, projection_labels, "projection_labels")
+    sets = {key: rows & projected for key, rows in
+            _custom_sets(metadata, strategy).items()}
+    # checked before sample_size's random draw: an overlap is always found
+    for first, second in combinations(sets, 2):
+        shared = np.flatnonzero(sets[first] & sets[second])
         if len(shared):
             columns = dict.fromkeys([*strategy[first], *strategy[second]])
             values = "; ".join(f"{column}: {_values(metadata[column], shared)}"
@@ -173,6 +172,12 @@ def _custom(metadata: pd.DataFrame, mask: np.ndarray, strategy: Dict
                 f"custom_stratification: the {first!r} and {second!r} sets "
                 f"share {len(shared)} rows ({values}); expected disjoint "
                 "sets (a shared row leaks between them)")
+    chosen = {key: np.flatnonzero(rows & mask) for key, rows in sets.items()}
+    for key, rows in chosen.items():
+        if len(rows) == 0:
+            raise DataError(f"custom_stratification[{key!r}]="
+                            f"{strategy[key]!r}: selects no row kept by "
+                            "projection_labels and sample_size")
     validation = chosen.get("validation", np.zeros(0, dtype=np.int64))
     return [(chosen["train"], validation)], chosen["test"]
 

@@ -140,3 +140,13 @@ def test_from_numpy_refuses_the_split_options_it_cannot_use(option):
         DataManager.from_numpy(train_inputs=np.zeros((4, 2), np.float32),
                                **option)
     one_line(error)
+
+
+def test_an_overlap_is_found_whatever_sample_size_draws(tmp_path):
+    inputs, metadata = three_sites(tmp_path)
+    strategy = {"train": {"site": ["A", "B"]}, "test": {"site": ["B", "C"]}}
+    for seed in range(5):
+        np.random.seed(seed)
+        with pytest.raises(MoEVAEError, match="share 100 rows"):
+            DataManager(inputs, metadata, custom_stratification=strategy,
+                        sample_size=0.05)
