@@ -63,18 +63,28 @@ def _select(tensor: Optional[torch.Tensor], rows: torch.Tensor):
     return None if tensor is None else tensor.index_select(0, rows)
 
 
-def sampler_order(sampler: type, dataset: ArrayDataset) -> torch.Tensor:
+def sampler_order(sampler: type, dataset: ArrayDataset,
+                  generator: Optional[torch.Generator] = None
+                  ) -> torch.Tensor:
     """The positions a torch ``Sampler`` class draws from ``dataset``.
 
-    pynet builds the class as ``sampler(dataset)``; the positions it yields
-    must be integers in [0, len(dataset)). Returns a 1-D int64 tensor.
-    Raises MoEVAEValueError naming the class otherwise.
+    pynet builds the class as ``sampler(dataset)``; a class that takes a
+    ``generator`` (RandomSampler...) also gets the loader's, so its order is
+    seeded and resumes like 'random'. The positions must be integers in
+    [0, len(dataset)). Returns a 1-D int64 tensor. Raises MoEVAEValueError
+    naming the class otherwise.
     """
     name = getattr(sampler, "__name__", repr(sampler))
     expected = "a Sampler class built as sampler(dataset) that yields " \
                f"positions in [0, {len(dataset)})"
+    options = {}
     try:
-        order = torch.as_tensor(list(sampler(dataset)))
+        if "generator" in inspect.signature(sampler).parameters:
+            options["generator"] = generator
+    except (TypeError, ValueError):  # no signature to read
+        pass
+    try:
+        order = torch.as_tensor(list(sampler(dataset, **options)))
     except (TypeError, ValueError, RuntimeError) as error:
         raise bad_value("sampler", name, f"{expected} ({error})") from None
     if len(order) == 0:
@@ -150,7 +160,7 @@ class BatchLoader:
             return torch.multinomial(self.weights, size, replacement=True,
                                      generator=self.generator)
         if inspect.isclass(self.sampler) and issubclass(self.sampler, Sampler):
-            return sampler_order(self.sampler, self.dataset)
+            return sampler_order(self.sampler, self.dataset, self.generator)
         raise ValueError(f"sampler={self.sampler!r} is not supported")
 
     def __iter__(self) -> Iterator[DataItem]:

@@ -98,3 +98,22 @@ def test_a_sampler_drawing_outside_the_set_is_refused(tmp_path):
     with pytest.raises(MoEVAEError,
                        match=r"OutOfRange.*\[0, 5\).*drew position 5"):
         list(manager.get_dataloader(train=True).train)
+
+
+def test_a_random_sampler_class_resumes_at_the_same_batch(tmp_path):
+    inputs, metadata = imbalanced(tmp_path, 30, 10)
+
+    def loader():
+        return DataManager(inputs, metadata, number_of_folds=2, batch_size=4,
+                           test_size=0, sampler=RandomSampler
+                           ).get_dataloader(train=True).train
+    first = loader()
+    iterator = iter(first)
+    [next(iterator) for _ in range(2)]
+    state = first.state_dict()
+    rest = [batch.inputs[:, 0].tolist() for batch in iterator]
+    torch.rand(100)  # the global RNG moves on, as training moves it
+    resumed = loader()
+    resumed.load_state_dict(state)
+    again = [batch.inputs[:, 0].tolist() for batch in resumed]
+    assert len(rest) == 3 and again == rest
