@@ -15,7 +15,8 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .errors import DataError, MoEVAEValueError, bad_type, bad_value
+from .errors import DataError, MoEVAEValueError, bad_type, bad_value, \
+    short_repr
 from .fileio import read_json, write_json
 
 logger = logging.getLogger("moevae")
@@ -35,15 +36,21 @@ class History:
         self.history: Dict[Step, Dict[str, float]] = {}
 
     def log(self, step: Step, **values: float) -> None:
-        """Record ``values`` at ``step`` (new values overwrite old ones)."""
+        """Record ``values`` at ``step`` (new values overwrite old ones).
+
+        A value is a number or a 1-element tensor/array; anything else
+        raises MoEVAEValueError naming the metric, and nothing is recorded.
+        """
         if isinstance(step, list):
             step = tuple(step)
         if not isinstance(step, (int, tuple)) or isinstance(step, bool):
             raise bad_type("step", step, "an int or a tuple of ints")
+        converted = {key: _as_float(key, value) for key, value in
+                    values.items()}
         self.step = step
         self.metrics += [key for key in values if key not in self.metrics]
         record = self.history.setdefault(step, {})
-        record.update({key: float(value) for key, value in values.items()})
+        record.update(converted)
         record[TIMESTAMP] = time.time()
 
     @property
@@ -145,6 +152,19 @@ class History:
             raise DataError(f"{file_name}: holds the history "
                             f"{payload['name']!r}, not {name!r}")
         return cls.from_dict(payload)
+
+
+def _as_float(metric: str, value: Any) -> float:
+    """``value`` (a number, 1-element tensor or array) as a float."""
+    try:
+        if hasattr(value, "numel") and value.numel() == 1:  # torch.Tensor
+            return float(value.item())
+        if isinstance(value, np.ndarray) and value.size == 1:
+            return float(value.reshape(()))
+        return float(value)
+    except (TypeError, ValueError, RuntimeError):
+        raise bad_value(f"metric {metric!r}", short_repr(value),
+                        "a number or a 1-element tensor or array") from None
 
 
 def _payload_problem(payload: Any) -> Optional[str]:

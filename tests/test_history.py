@@ -2,6 +2,7 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 
 from moevae.errors import MoEVAEError
 from moevae.history import History
@@ -108,3 +109,16 @@ def test_unknown_metric_and_empty_history_are_named():
                        r"\['loss'\]"):
         history["acc"]
     assert history.get_total_time().total_seconds() == 0
+
+
+def test_a_value_that_is_not_a_number_is_named_and_not_recorded():
+    history = History("train")
+    history.log(0, loss=1.0)
+    for bad in ("high", torch.tensor([1.0, 2.0]), np.zeros(3), None):
+        with pytest.raises(MoEVAEError, match="metric 'acc'.*expected a "
+                           "number or a 1-element tensor") as error:
+            history.log(1, loss=0.5, acc=bad)
+        assert "\n" not in str(error.value)
+    assert history.steps == [0] and history.metrics == ["loss"]
+    history.log(1, acc=torch.tensor([0.75]), top=np.array([[0.5]]))
+    assert history["acc"][1].tolist()[1] == 0.75
