@@ -1,9 +1,9 @@
-"""What a DeepLearningInterface is built from: device, optimizer, loss,
-metrics and numeric precision, each checked with a one-line error.
+"""What a DeepLearningInterface is built from: device, optimizer, loss
+and numeric precision, each checked with a one-line error (metrics:
+moevae.metrics.resolve_metrics).
 """
 import contextlib
 import inspect
-
 import warnings
 from typing import Any, Dict, Iterator, Union
 

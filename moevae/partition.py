@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .datasets.sources import read_cached_table
 from .fileio import atomic_save
 
 logger = logging.getLogger("moevae")
@@ -39,6 +40,8 @@ def partition_table(metadata_path: str, images: np.ndarray, folder: Path,
     """The metadata table plus a ``partition`` column, cached in folder."""
     target = Path(folder) / "partition.tsv"
     if target.is_file():
+        read_cached_table(target, len(images), "partition", 0, clusters - 1,
+                          "delete it to compute the partition again")
         logger.info("initial partition: reusing %s", target)
         return target
     logger.info("initial partition: PCA + t-SNE + Gaussian mixture on %d "
@@ -48,3 +51,4 @@ def partition_table(metadata_path: str, images: np.ndarray, folder: Path,
     atomic_save(target, lambda handle: handle.write(
         table.to_csv(sep="\t", index=False).encode()))
     return target
+

@@ -3,40 +3,102 @@
 The log is JSON lines in visdom's own log format, ``[endpoint, message]``
 (also readable by ``visdom.Visdom.replay_log``). Windows are redrawn as the
 run left them: each window's latest content with all its appended points.
+A run that crashed may leave its last line cut short: unreadable lines are
+skipped, named in one warning, and the rest is drawn.
 """
 import json
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from ..argparsing import BoardAddress, OneLineParser, server_url
 from ..plotting.client import Journal
 from ..plotting.transport import Transport, TransportError
 
 
-def read_log(path: Path) -> Journal:
-    """Every window of the log; raise ValueError naming a bad line."""
-    journal = Journal()
-    with open(path) as handle:
+def read_log(path: Path) -> Tuple[Journal, List[int]]:
+    """Every window of the log, and the numbers of the lines skipped.
+
+    A line is skipped when it is not ``[endpoint, message]`` JSON (a line cut
+    by a crash, stray bytes). Raises ValueError if no line is readable.
+    """
+    journal, skipped, read = Journal(), [], 0
+    with open(path, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
-            try:
-                endpoint, message = json.loads(line)
-                assert isinstance(endpoint, str) and isinstance(message, dict)
-            except (ValueError, TypeError, AssertionError):
-                raise ValueError(f"{path}:{number}: not a visdom log line "
-                                 "([endpoint, message] as JSON)") from None
-            journal.record(endpoint, message)
-    return journal
+            record = _log_record(line)
+            if record is None:
+                skipped.append(number)
+                # a run resumed after a crash appends its first line to the
+                # cut one: keep that line's complete tail
+                record = _glued_record(line)
+            if record is not None:
+                journal.record(*record)
+                read += 1
+    if not read:
+        raise ValueError(f"{path}: no visdom log line in it; expected JSON "
+                         "lines [endpoint, message] (a run's board.jsonl)")
+    return journal, skipped
+
+
+def _log_record(text: str) -> Optional[Tuple[str, dict]]:
+    """``(endpoint, message)`` of a log line, None if it is not one."""
+    try:
+        endpoint, message = json.loads(text)
+    except (ValueError, TypeError):
+        return None
+    if isinstance(endpoint, str) and isinstance(message, dict):
+        return endpoint, message
+    return None
+
+
+def _glued_record(line: str) -> Optional[Tuple[str, dict]]:
+    """The complete log line that ends ``line`` after a cut one, if any."""
+    start = line.find('["', 1)
+    while start != -1:
+        record = _log_record(line[start:])
+        if record is not None:
+            return record
+        start = line.find('["', start + 1)
+    return None
+
+
+def skipped_warning(path: Path, skipped: List[int]) -> str:
+    """One line naming the unreadable lines (at most 10 numbers)."""
+    shown = ", ".join(map(str, skipped[:10])) + (
+        ", ..." if len(skipped) > 10 else "")
+    if len(skipped) == 1:
+        return f"{path}:{skipped[0]}: skipped 1 unreadable line (cut " \
+               "short: did the run crash while writing it?)"
+    return f"{path}: skipped {len(skipped)} unreadable lines ({shown})"
 
 
 def replay(journal: Journal, address: BoardAddress,
-           env: Optional[str] = None) -> int:
-    """Post the windows to the server; return how many were drawn."""
-    journal.redraw(Transport(address.host, address.port),
-                   [env] if env else journal.envs(), env)
-    return len(journal.windows)
+           env: Optional[str] = None) -> Tuple[int, List[str]]:
+    """Post the windows to the server: (how many were drawn, the windows
+    the server refused). Raises TransportError if the server does not
+    answer (or refuses every window)."""
+    transport = Transport(address.host, address.port)
+    for name in [env] if env else journal.envs():
+        transport.post(f"env/{name}", {"eid": name})
+        transport.post("close", {"win": None, "eid": name})
+    drawn, refused, error = 0, [], None
+    for (_, window), messages in journal.windows.items():
+        try:
+            for endpoint, message in messages:
+                transport.post(endpoint, dict(message, eid=env) if env
+                               else message)
+        except TransportError as failure:
+            if not str(failure).startswith("HTTP "):
+                raise  # no answer: nothing more can be drawn
+            refused.append(str(window))
+            error = error or failure
+            continue
+        drawn += 1
+    if refused and not drawn:
+        raise error
+    return drawn, refused
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -52,16 +114,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args.log.is_file():
         parser.error(f"argument log: {args.log}: no such file")
     try:
-        journal = read_log(args.log)
-        count = replay(journal, args.board, args.env)
-    except ValueError as error:
+        journal, skipped = read_log(args.log)
+    except (ValueError, OSError) as error:
         print(f"moevae replay: error: {error}", file=sys.stderr)
         return 2
+    if skipped:
+        print(f"moevae replay: warning: {skipped_warning(args.log, skipped)}",
+              file=sys.stderr)
+    try:
+        count, refused = replay(journal, args.board, args.env)
     except TransportError as error:
         host, port, _ = args.board
+        how = "refuses every window" if str(error).startswith("HTTP ") \
+            else "does not answer"
         print(f"moevae replay: failed: the Visdom server at {host}:{port} "
-              f"does not answer ({error})", file=sys.stderr)
+              f"{how} ({error})", file=sys.stderr)
         return 1
+    if refused:
+        print(f"moevae replay: warning: the server refused {len(refused)} "
+              f"window(s): {', '.join(refused[:10])}", file=sys.stderr)
     envs = ", ".join([args.env] if args.env else journal.envs())
     print(f"moevae replay: {count} windows drawn in {envs}")
     return 0

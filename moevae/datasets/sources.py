@@ -7,12 +7,14 @@ before anything reaches torch.
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError, bad_type
+from .splits import kept_rows
 
 FINITE_CHECK_ROWS = 8192
 
@@ -28,9 +30,21 @@ class ArraySource:
     preset_sets: Dict[str, np.ndarray] = field(default_factory=dict)
 
     def sample_weights(self, indices: np.ndarray) -> np.ndarray:
-        """pynet's weights for 'weighted_random': the class counts."""
-        counts = Counter(self.stratify[indices].tolist())
-        return np.asarray([counts[self.stratify[i]] for i in indices],
+        """Weights of 'weighted_random': 1 / the sample's class count.
+
+        The classes are the ``stratify`` values of ``indices`` (one training
+        fold), so every class is drawn equally often on average. pynet
+        weighted by the class count itself, which draws the majority class
+        even more often than 'random' does.
+
+        Returns float64 weights, one per index (they need not sum to 1).
+        """
+        if self.stratify is None:
+            raise DataError("sampler='weighted_random': no classes to balance;"
+                            " expected a stratify_label column")
+        classes = self.stratify[indices].tolist()
+        counts = Counter(classes)
+        return np.asarray([1 / counts[value] for value in classes],
                           dtype=np.float64)
 
     @classmethod
@@ -89,14 +103,21 @@ def load_source(input_path: Any, metadata_path: Any, output_path: Any,
                 stratify_label: Optional[str],
                 custom_stratification: Optional[Dict],
                 projection_labels: Optional[Dict]) -> ArraySource:
-    """Read and check pynet's (.npy, .tsv[, .npy]) triple."""
-    inputs = _check_array("input_path", _load_npy("input_path", input_path))
+    """Read and check pynet's (.npy, .tsv[, .npy]) triple.
+
+    Values (NaN inputs, missing or unmapped labels) are checked on the rows
+    that ``projection_labels`` and ``custom_stratification`` keep only: the
+    other rows are never used (their labels are set to 0).
+    """
+    inputs = _check_array("input_path", _load_npy("input_path", input_path),
+                          finite=False)
     metadata = _load_table(metadata_path)
     _check_length("metadata_path", metadata, len(inputs))
     outputs = None
     if output_path is not None:
         outputs = _check_array("output_path",
-                               _load_npy("output_path", output_path))
+                               _load_npy("output_path", output_path),
+                               finite=False)
         _check_length("output_path", outputs, len(inputs))
     columns = _needed_columns(labels, stratify_label, custom_stratification,
                               projection_labels)
@@ -105,14 +126,18 @@ def load_source(input_path: Any, metadata_path: Any, output_path: Any,
             raise DataError(f"{name}={column!r}: not a column of "
                             f"{metadata_path} (columns: "
                             f"{list(metadata.columns)})")
+    kept = kept_rows(metadata, projection_labels, custom_stratification)
+    for name, array in (("input_path", inputs), ("output_path", outputs)):
+        if array is not None:
+            _check_finite(name, array, kept)
     label_values = None
     if labels is not None:
         label_values = _label_values(metadata, labels, label_mapping,
-                                     continuous_labels)
+                                     continuous_labels, kept)
     stratify = None
     if stratify_label is not None:
         stratify = metadata[stratify_label].to_numpy()
-        if pd.isna(stratify).any():
+        if pd.isna(stratify[kept]).any():
             raise DataError(f"stratify_label={stratify_label!r}: the column "
                             "has missing values; expected one per row")
     return ArraySource(inputs, outputs, label_values, metadata, stratify)
@@ -143,7 +168,36 @@ def _load_table(path: Any) -> pd.DataFrame:
                         f"tab-separated table ({error})") from None
 
 
-def _check_array(name: str, array: Any, ndim_min: int = 2) -> np.ndarray:
+def read_cached_table(path: Path, count: int, column: str, low: int,
+                      high: int, hint: str) -> pd.DataFrame:
+    """A table moevae cached: ``count`` rows, ``column`` of ints in
+    [low, high]. Raises DataError naming ``path``, what is wrong and
+    ``hint`` (how to rebuild it) otherwise."""
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: empty (0 bytes: a write was cut short); "
+                        f"{hint}")
+    try:
+        table = pd.read_csv(path, sep="\t")
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        reason = str(error).strip().splitlines()[-1] if str(error) else \
+            type(error).__name__
+        raise DataError(f"{path}: not a readable tab-separated table "
+                        f"({reason}); {hint}") from None
+    if column not in table or len(table) != count:
+        raise DataError(f"{path}: {len(table)} rows, columns "
+                        f"{list(table.columns)[:5]}; expected {count} rows "
+                        f"with a {column!r} column; {hint}")
+    values = table[column]
+    if not pd.api.types.is_integer_dtype(values) or \
+            not values.between(low, high).all():
+        raise DataError(f"{path}: {column} values like "
+                        f"{values.head(3).tolist()}, expected integers in "
+                        f"[{low}, {high}]; {hint}")
+    return table
+
+
+def _check_array(name: str, array: Any, ndim_min: int = 2,
+                 finite: bool = True) -> np.ndarray:
     if not isinstance(array, np.ndarray):
         raise bad_type(name, array, "a numpy array")
     if array.dtype.kind not in "biuf":
@@ -152,15 +206,26 @@ def _check_array(name: str, array: Any, ndim_min: int = 2) -> np.ndarray:
     if array.ndim < ndim_min or len(array) == 0:
         raise DataError(f"{name}: shape {array.shape}, expected at least "
                         f"{ndim_min} dimensions and one sample")
-    if array.dtype.kind == "f":
-        for start in range(0, len(array), FINITE_CHECK_ROWS):
-            chunk = array[start:start + FINITE_CHECK_ROWS]
-            if not np.isfinite(chunk).all():
-                bad = start + int(np.argmin(np.isfinite(chunk).reshape(
-                    len(chunk), -1).all(axis=1)))
-                raise DataError(f"{name}: sample {bad} holds NaN or "
-                                "infinite values; expected finite data")
+    if finite:
+        _check_finite(name, array, np.ones(len(array), dtype=bool))
     return array
+
+
+def _check_finite(name: str, array: np.ndarray, rows: np.ndarray) -> None:
+    """Raise DataError naming the first of ``rows`` holding NaN or inf."""
+    if array.dtype.kind != "f":
+        return
+    for start in range(0, len(array), FINITE_CHECK_ROWS):
+        positions = start + np.flatnonzero(
+            rows[start:start + FINITE_CHECK_ROWS])
+        if len(positions) == 0:
+            continue
+        finite = np.isfinite(array[positions]).reshape(
+            len(positions), -1).all(axis=1)
+        if not finite.all():
+            bad = positions[int(np.argmin(finite))]
+            raise DataError(f"{name}: sample {bad} holds NaN or infinite "
+                            "values; expected finite data")
 
 
 def _check_length(name: str, array: Any, expected: int) -> None:
@@ -185,10 +250,21 @@ def _needed_columns(labels, stratify_label, custom_stratification,
 
 
 def _label_values(metadata: pd.DataFrame, labels: Union[str, Sequence[str]],
-                  label_mapping: Optional[Dict], continuous: bool
-                  ) -> np.ndarray:
-    values = metadata[labels].to_numpy().squeeze()
-    return map_labels(f"labels={labels!r}", values, label_mapping, continuous)
+                  label_mapping: Optional[Dict], continuous: bool,
+                  rows: np.ndarray) -> np.ndarray:
+    """Labels of every row, checked (and mapped) at the boolean ``rows``.
+
+    Returns int64 (float64 if ``continuous``) labels, shape (N,) or (N, k)
+    for k label columns; rows outside ``rows`` hold 0.
+    """
+    values = metadata[labels].to_numpy()
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    kept = map_labels(f"labels={labels!r}", values[rows], label_mapping,
+                      continuous)
+    result = np.zeros(values.shape, dtype=kept.dtype)
+    result[rows] = kept
+    return result
 
 
 def map_labels(name: str, values: Any, label_mapping: Optional[Dict],
@@ -201,7 +277,7 @@ def map_labels(name: str, values: Any, label_mapping: Optional[Dict],
     values = np.asarray(values)
     if values.dtype == object or values.dtype.kind in "fc":
         if pd.isna(values).any():
-            raise DataError(f"{name}: missing label values; expected one "
+            raise DataError(f"{name}: missing values; expected one "
                             "label per row")
     if label_mapping is not None:
         if not isinstance(label_mapping, dict):

@@ -8,7 +8,10 @@ board on trains exactly like one with it off.
 """
 import contextlib
 import html
-from typing import Any, Dict, Iterator, List, Optional
+import logging
+import numbers
+import weakref
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 import numpy as np
 import torch
@@ -18,21 +21,80 @@ from ..observable import Signal, side_effect
 from .board import PANE_SIZE
 
 ZOOM = 5
+logger = logging.getLogger("moevae")
 
 
 @side_effect
 def update_board(signal) -> None:
-    """Plot every number of an ``after_epoch`` signal on the board."""
-    data = {}
+    """Plot every number of an ``after_epoch`` signal on the board.
+
+    A 1-element tensor, array, list or tuple is a number (as pynet drew
+    it); ``batch_loss`` (per batch) and ``val_pred`` (images) keep their
+    arrays. Any other value (a str, None, a bool, a larger array) is not
+    drawn, and a warning names each such key once per board.
+    """
+    data, skipped = {}, {}
     for key in signal.keys:
         if key in ("epoch", "fold", "scheduler"):
             continue
         value = getattr(signal, key)
         if isinstance(value, torch.Tensor):
             value = value.detach().cpu().numpy()
-        data[key] = value
-    signal.object.board.update_plots(data, signal.epoch,
-                                     getattr(signal, "fold", 0) or 0)
+        if key in ARRAY_KEYS:
+            data[key] = value
+            continue
+        number, reason = as_number(value)
+        if reason is None:
+            data[key] = number
+        else:
+            skipped[key] = reason
+    board = signal.object.board
+    _report_skipped(board, skipped)
+    board.update_plots(data, signal.epoch, getattr(signal, "fold", 0) or 0)
+
+
+ARRAY_KEYS = ("batch_loss", "val_pred")
+_REPORTED: "weakref.WeakKeyDictionary[Any, Set[str]]" = \
+    weakref.WeakKeyDictionary()
+
+
+def as_number(value: Any) -> Tuple[Optional[float], Optional[str]]:
+    """(the value as a float, None), or (None, why it is not a number)."""
+    if value is None:
+        return None, "None"
+    if isinstance(value, (bool, np.bool_)):
+        return None, "a bool"
+    if isinstance(value, numbers.Real):
+        return float(value), None
+    if not isinstance(value, (np.ndarray, list, tuple)):
+        return None, f"a {type(value).__name__}"
+    kind = "an array" if isinstance(value, np.ndarray) else \
+        f"a {type(value).__name__}"
+    try:
+        array = np.asarray(value)
+    except ValueError:
+        return None, f"{kind} of uneven lengths"
+    if array.dtype.kind not in "iuf":
+        return None, f"{kind} of {array.dtype}"
+    if array.size != 1:
+        return None, f"{kind} of shape {array.shape}"
+    return float(array.reshape(())), None
+
+
+def _report_skipped(board: Any, skipped: Dict[str, str]) -> None:
+    """Warn once per board about each key that cannot be drawn."""
+    try:
+        reported = _REPORTED.setdefault(board, set())
+    except TypeError:  # a board that cannot be weakly referenced
+        reported = set()
+    new = {key: reason for key, reason in skipped.items()
+           if key not in reported}
+    if new:
+        reported.update(new)
+        logger.warning("board: not drawing %s: expected a number or a "
+                       "1-element tensor, array or list", ", ".join(
+                           f"{key!r} ({reason})"
+                           for key, reason in new.items()))
 
 
 @contextlib.contextmanager

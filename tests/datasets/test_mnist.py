@@ -206,3 +206,44 @@ def test_torchvision_download_is_used_when_it_works(tmp_path, monkeypatch):
     assert np.load(item.input_path).shape == (40, 1, 28, 28)
     assert "torchvision" in (tmp_path / "d" / "pynet_minst_source.json"
                              ).read_text()
+
+
+@pytest.mark.parametrize("table, message", [
+    (b"", r"empty \(0 bytes"),
+    (b"\x80\x04\x95\xff\x00\x00binary", "not a readable tab-separated"),
+    (b"label\n1\n2\n", "2 rows"),
+    (b"label\n" + b"x\n" * 40, r"label values.*integers in \[0, 9\]"),
+    (b"label\n" + b"12\n" * 40, r"label values.*integers in \[0, 9\]"),
+    (b'label\n"1\n', "not a readable"),
+])
+def test_broken_cached_table_is_one_line_naming_it(tmp_path, table,
+                                                   message):
+    folder = write_mnist_idx(tmp_path / "d", 30, 10)
+    item = fetch_minst(str(folder))
+    with open(item.metadata_path, "wb") as handle:
+        handle.write(table)
+    with pytest.raises(DataError, match=message) as error:
+        fetch_minst(str(folder))
+    text = str(error.value)
+    assert "\n" not in text and METADATA_NAME in text
+    assert "delete it to rebuild the cache" in text
+    assert open(item.metadata_path, "rb").read() == table  # not overwritten
+
+
+@pytest.mark.parametrize("inputs, message", [
+    (np.zeros((40, 1, 28, 28), np.float64), "dtype float64, expected float32"),
+    (np.zeros((40, 1, 28, 28), np.uint8), "dtype uint8, expected float32"),
+    (np.full((40, 1, 28, 28), 255, np.float32), r"values in \[255, 255\]"),
+    (np.full((40, 1, 28, 28), -0.5, np.float32),
+     r"values in \[-0.5, -0.5\]"),
+    (np.full((40, 1, 28, 28), np.nan, np.float32), "NaN"),
+])
+def test_cached_inputs_dtype_and_range_are_checked(tmp_path, inputs,
+                                                   message):
+    folder = write_mnist_idx(tmp_path / "d", 30, 10)
+    item = fetch_minst(str(folder))
+    np.save(item.input_path, inputs)
+    with pytest.raises(DataError, match=message) as error:
+        fetch_minst(str(folder))
+    text = str(error.value)
+    assert "\n" not in text and INPUTS_NAME in text and "delete it" in text
