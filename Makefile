@@ -9,7 +9,7 @@ STAMP := $(VENV)/.moevae-installed
 export PIP_CONSTRAINT := $(CURDIR)/constraints/build.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup demo example board test test-all benchmark clean
+.PHONY: setup demo example board test test-slow test-all benchmark clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,9 @@ board: setup
 
 test: setup
 	$(PY) -m pytest -m "not slow"
+
+test-slow: setup
+	$(PY) -m pytest -m slow
 
 test-all: setup
 	$(PY) -m pytest

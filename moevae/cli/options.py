@@ -1,6 +1,5 @@
 """``moevae train``'s options, their checks and the run's folder."""
 import argparse
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List
@@ -9,6 +8,8 @@ from ..argparsing import OneLineParser, board_address
 from ..datasets.mnist import DEFAULT_DATA_DIR
 from ..builders import PRECISIONS
 from ..checkpoint import list_checkpoints
+from ..errors import DataError
+from ..fileio import read_json
 from ..recipes import RECIPES
 
 NUMBER_OF_FOLDS = 10
@@ -148,12 +149,10 @@ def resumed_args(parser: OneLineParser, argv: List[str],
         parser.error(f"argument --resume: {folder}: no config.json in it or "
                      "its parent; expected a moevae run or checkpoint folder")
     try:
-        saved = json.loads(config_path.read_text())
-        if not isinstance(saved, dict):
-            raise ValueError("not an object")
-    except (ValueError, UnicodeDecodeError) as error:
-        parser.error(f"argument --resume: {config_path}: unreadable "
-                     f"({error}); expected the run's JSON configuration")
+        saved = read_json(config_path, "the config.json that moevae train "
+                          "writes", dict)
+    except DataError as error:
+        parser.error(f"argument --resume: {error}")
     given = explicit_options(parser, argv)
     for key in FIXED_ON_RESUME:
         if key in given and key in saved and getattr(args, key) != saved[key]:
