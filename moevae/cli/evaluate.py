@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 
 from ..argparsing import OneLineParser
-from ..checkpoint import BEST_NAME, list_checkpoints
 from ..datasets import fetch_minst
 from ..datasets.mnist import DEFAULT_DATA_DIR
-from ..errors import MoEVAEError
+from ..errors import CheckpointError, MoEVAEError
 from ..evaluation import evaluate, load_model, write_reports
+from .checkpoints import find_checkpoint
 
 
 def parse(argv: List[str]):
@@ -38,30 +38,13 @@ def parse(argv: List[str]):
                         "confusion.png and experts.png (default: the "
                         "report's folder)")
     args = parser.parse_args(argv)
-    if args.checkpoint.is_dir():
-        found = checkpoint_in(args.checkpoint)
-        if found is None:
-            parser.error(f"argument checkpoint: {args.checkpoint}: no "
-                         f"checkpoint in this folder (expected {BEST_NAME} "
-                         "or model_<fold>_epoch_<n>.pth, here or in "
-                         "checkpoints/)")
-        args.checkpoint = found
-    elif not args.checkpoint.is_file():
-        parser.error(f"argument checkpoint: {args.checkpoint}: no such file")
+    try:
+        args.checkpoint = find_checkpoint(args.checkpoint)
+    except CheckpointError as error:
+        parser.error(f"argument checkpoint: {error}")
     args.json = args.json or args.checkpoint.parent / "evaluation.json"
     args.pictures = args.pictures or args.json.parent
     return args
-
-
-def checkpoint_in(folder: Path) -> Optional[Path]:
-    """best.pth, else the newest checkpoint, of a checkpoints or run folder."""
-    for candidate in (folder, folder / "checkpoints"):
-        if (candidate / BEST_NAME).is_file():
-            return candidate / BEST_NAME
-        found = list_checkpoints(candidate) if candidate.is_dir() else []
-        if found:
-            return found[0]
-    return None
 
 
 def report(scores) -> str:

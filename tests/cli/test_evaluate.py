@@ -46,7 +46,7 @@ def test_per_expert_state_dict_is_accepted(tmp_path, trained):
 
 
 @pytest.mark.parametrize("content, message", [
-    (None, "no such file"),
+    (None, "no such checkpoint file or folder"),
     (b"garbage", "unreadable checkpoint"),
     ("linear", "not a mixture-of-experts checkpoint"),
     ("narrow", "'dec_out_weight' has shape .* in the checkpoint but"),
