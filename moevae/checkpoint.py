@@ -194,7 +194,8 @@ class Checkpointer:
     Raises MoEVAEValueError when the folder cannot be created.
     """
 
-    def __init__(self, directory: Any, keep_last: int = 2):
+    def __init__(self, directory: Any, keep_last: int = 2,
+                 clean: bool = True):
         self.directory = Path(directory).expanduser()
         self.keep_last = keep_last
         self.best: Optional[float] = None
@@ -203,7 +204,8 @@ class Checkpointer:
         except OSError as error:
             raise bad_value("checkpointdir", str(self.directory),
                             f"a writable folder ({error.strerror})") from None
-        remove_stale_temporaries(self.directory)
+        if clean:  # (under torchrun, rank 0's writes are not stale)
+            remove_stale_temporaries(self.directory)
 
     def __repr__(self) -> str:
         return f"Checkpointer({str(self.directory)!r})"

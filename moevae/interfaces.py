@@ -16,6 +16,7 @@ before any work starts.
 """
 import contextlib
 import logging
+import signal
 import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, \
     Union
@@ -30,6 +31,7 @@ from .builders import NONFINITE, build_loss, \
     build_optimizer, check_precision, precision_flags, resolve_device
 from .errors import NonFiniteLossError, \
     TrainingInterrupted, bad_type, bad_value, check_positive_int
+from .distributed import Distributed, restarted_by_torchrun
 from .history import History
 from .log import console_logging, format_report
 from .metrics import resolve_metrics
@@ -95,9 +97,14 @@ class DeepLearningInterface(Observable):
         if nonfinite not in NONFINITE:
             raise bad_value("nonfinite", nonfinite, f"one of {NONFINITE}")
         check_positive_int("keep_checkpoints", keep_checkpoints)
-        self.device = resolve_device(device, use_cuda)
+        self.distributed = Distributed.from_environment()  # torchrun's
+        self.device = self.distributed.device(resolve_device(device,
+                                                             use_cuda))
         check_precision(precision, self.device)
         self.model = model.to(self.device)
+        self.distributed.join(self.device)
+        # what the training steps run: a DDP copy under torchrun
+        self.trained_model = self.distributed.wrap(self.model, self.device)
         if pretrained is not None:
             payload = ckpt.load_checkpoint(pretrained, map_location=self.device)
             ckpt.load_model_state(model, ckpt.model_state(payload), pretrained)
@@ -134,6 +141,8 @@ class DeepLearningInterface(Observable):
         NonFiniteLossError, CheckpointWriteError, TrainingInterrupted.
         """
         self.add_labels = self.add_labels or add_labels
+        if restarted_by_torchrun() and checkpointdir is not None:
+            resume = True  # a worker restarted after a failure
         run = Run.plan(self, manager, nb_epochs, checkpointdir, fold_index,
                        scheduler, with_validation, save_after_epochs, resume)
         with self._training_session(), StopSignals() as stop, \
@@ -158,8 +167,8 @@ class DeepLearningInterface(Observable):
                               scheduler=run.scheduler)
         desc = f"fold {fold} epoch {epoch + 1}/{run.nb_epochs}"
         started = time.perf_counter()
-        totals = self._run_pass(loaders.train, desc, totals=partial,
-                                stop=stop)
+        totals = self.distributed.reduce(self._run_pass(
+            loaders.train, desc, totals=partial, stop=stop))
         if stop.requested:
             self._interrupt(run, stop, loaders.train, fold, epoch, totals)
         kept = totals.counted
@@ -202,13 +211,15 @@ class DeepLearningInterface(Observable):
                                    self.has_observers(Signal.AFTER_BATCH))
         with tqdm(total=len(loader), initial=totals.batches, desc=desc,
                   leave=False, dynamic_ncols=True, mininterval=0.5,
-                  disable=None) as bar:
+                  disable=None if self.distributed.is_main else True) as bar:
             for item in loader:
                 where = f"{desc}, batch {totals.batches + 1}/{len(loader)}"
                 if watch_batches:
                     self.notify_observers(Signal.BEFORE_BATCH,
                                           batch=totals.batches, item=item)
-                result = self.step.train(item, where) if train \
+                share = getattr(loader, "batch_share", None) \
+                    if self.distributed.active else None
+                result = self.step.train(item, where, share) if train \
                     else self.step.evaluate(item)
                 totals.add(result)
                 if predictions is not None:
@@ -224,7 +235,9 @@ class DeepLearningInterface(Observable):
                     if not bar.disable:
                         bar.set_postfix(loss=f"{totals.means()['loss']:.4g}",
                                         refresh=False)
-                if stop is not None and stop.requested:
+                if stop is not None and self.distributed.any(stop.requested,
+                                                             self.device):
+                    stop.signal_number = stop.signal_number or signal.SIGTERM
                     break
         self._check_deferred(totals, desc)
         return totals
@@ -260,6 +273,11 @@ class DeepLearningInterface(Observable):
         for loader in (loaders.train, loaders.validation):
             if hasattr(loader, "to"):
                 loader.to(self.device)
+        if self.distributed.active:  # one order, a share for each rank
+            train = loaders.train
+            train.generator.set_state(self.distributed.same_as_main(
+                train.generator.get_state()))
+            train.shard(self.distributed.rank, self.distributed.world_size)
         return loaders
 
     @contextlib.contextmanager
@@ -267,8 +285,15 @@ class DeepLearningInterface(Observable):
         """Process-wide settings that hold only while training runs."""
         if self.keep_freed_memory and self.device.type == "cpu":
             tune_malloc()
-        with console_logging(), precision_flags(self.precision, self.device):
+        level = logging.INFO if self.distributed.is_main else logging.WARNING
+        with console_logging(level), precision_flags(self.precision,
+                                                     self.device):
             yield
+
+    @property
+    def runs_side_effects(self) -> bool:
+        """Only rank 0 draws, logs and writes (see moevae.distributed)."""
+        return self.distributed.is_main
 
     def observer_guard(self):
         """Observers leave the model's modes, the RNG streams and the grad

@@ -18,6 +18,7 @@ from typing import Dict, Optional, Tuple
 import torch
 from torch.distributions import Normal, kl_divergence
 
+from .distributed import batch_sum
 from .errors import MoEVAEValueError
 
 PIXEL_STD = 0.5
@@ -124,7 +125,9 @@ class ManagerLoss:
     """Expected expert loss under the manager, plus a balancing term.
 
     ``loss = mean_b sum_k p_bk L_bk + w * Var_k(sum_b p_bk)`` where ``L_bk``
-    is expert k's VAE loss on sample b and ``w`` the balancing weight.
+    is expert k's VAE loss on sample b and ``w`` the balancing weight. The
+    balancing term is a statistic of the whole batch: under torchrun its
+    sums run over every rank's share (moevae.distributed.batch_sum).
     """
 
     def __init__(self, balancing_weight: float = 0.1):
@@ -146,7 +149,7 @@ class ManagerLoss:
         """The manager-weighted expert loss plus the balancing term."""
         probs = full_precision(probs)
         expected_expert_loss = (losses * probs).sum(dim=1).mean(dim=0)
-        importance = probs.sum(dim=0)
+        importance = batch_sum(probs)  # over every rank's share, under DDP
         balancing_loss = importance.var(dim=0, unbiased=False)
         combined = expected_expert_loss + \
             self.balancing_weight * balancing_loss

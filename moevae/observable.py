@@ -136,6 +136,11 @@ class Observable:
     def has_observers(self, signal: Union[str, Signal]) -> bool:
         return bool(self._observers.get(Signal(signal)))
 
+    @property
+    def runs_side_effects(self) -> bool:
+        """False where side-effect observers must not run (ranks > 0)."""
+        return True
+
     def observer_guard(self) -> ContextManager[Any]:
         """The context every observer runs in (nothing here; a training
         interface puts back model mode, RNG and grad mode)."""
@@ -156,7 +161,8 @@ class Observable:
             message = SignalObject(object=self, signal=signal.value, **values)
             return [result for result in (
                 self._call(observer, message, strict or not is_side_effect)
-                for observer, is_side_effect in list(self._observers[signal]))
+                for observer, is_side_effect in list(self._observers[signal])
+                if self.runs_side_effects or not is_side_effect)
                 if result is not None]
         finally:
             self._locked = False

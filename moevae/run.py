@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from .checkpoint import Checkpointer, load_model_state
+from .checkpoint import Checkpointer, checkpoint_name, load_model_state
 from .errors import CheckpointError, MoEVAEValueError, bad_value, \
     check_positive_int
 from .history import History
@@ -91,7 +91,8 @@ class Run:
             raise bad_value("resume", resume, "a checkpointdir to resume "
                             "from")
         checkpointer = None if checkpointdir is None else Checkpointer(
-            checkpointdir, net.keep_checkpoints)
+            checkpointdir, net.keep_checkpoints,
+            clean=net.distributed.is_main)
         if checkpointer is not None and not resume and checkpointer.existing():
             raise bad_value("checkpointdir", str(checkpointer.directory),
                             "an empty folder or resume=True (it holds the "
@@ -121,8 +122,9 @@ class Run:
              "optimizer": net.optimizer.state_dict(),
              "scheduler": (self.scheduler.state_dict()
                            if self.scheduler is not None else None)})
-        if self.checkpointer is not None:
+        if self.checkpointer is not None and net.distributed.is_main:
             self.checkpointer.save_initial(self.initial)
+        net.distributed.barrier()
 
     def resume(self, net: Any) -> None:
         """Continue from the newest complete checkpoint (else begin)."""
@@ -160,8 +162,11 @@ class Run:
                                   "initial.pth; expected the run's folder")
         legacy = payload["format"].endswith("-1")
         done = position == 0 and epoch + 1 >= self.nb_epochs
+        ranks = payload.get("rng_of_ranks") or [payload["rng"]]
+        rng = ranks[net.distributed.rank] if len(ranks) == \
+            net.distributed.world_size else payload["rng"]
         self.start = {"fold": fold, "epoch": epoch if position else epoch + 1,
-                      "rng": payload["rng"], "loader": payload["loader"],
+                      "rng": rng, "loader": payload["loader"],
                       "partial": payload.get("partial") if position else None,
                       "fold_done": done, "legacy": legacy}
         logger.info("resume: continuing from %s (fold %d, epoch %d%s) to "
@@ -290,7 +295,13 @@ class Run:
     def save(self, net: Any, fold: int, epoch: int, loader: Any,
              totals: Optional[EpochTotals] = None,
              val_loss: Optional[float] = None) -> Path:
-        """Checkpoint the run (mid-epoch when ``totals`` is given)."""
+        """Checkpoint the run (mid-epoch when ``totals`` is given); under
+        torchrun rank 0 writes it, with every rank's RNG states."""
+        rng_of_ranks = net.distributed.gathered(rng_states(net.device))
+        if not net.distributed.is_main:  # the others wait for the file
+            net.distributed.barrier()
+            return self.checkpointer.directory / checkpoint_name(
+                fold, epoch, loader.position if totals is not None else 0)
         loader_state = loader.state_dict() if hasattr(loader, "state_dict") \
             else None
         position = loader_state["samples"] if totals is not None and \
@@ -302,11 +313,15 @@ class Run:
                           if self.scheduler is not None else None),
             "histories": {"train": self.train.to_dict(),
                           "validation": self.valid.to_dict()},
-            "rng": rng_states(net.device), "loader": loader_state,
+            "rng": rng_of_ranks[0], "loader": loader_state,
             "partial": totals.state_dict() if totals is not None else None,
             "settings": self.settings}
-        return self.checkpointer.save(payload, fold, epoch, position,
+        if len(rng_of_ranks) > 1:
+            payload["rng_of_ranks"] = rng_of_ranks
+        path = self.checkpointer.save(payload, fold, epoch, position,
                                       val_loss)
+        net.distributed.barrier()
+        return path
 
 
 def fold_list(manager: Any, fold_index: Optional[int]) -> List[int]:

@@ -24,6 +24,7 @@ import torch
 
 from .builders import autocast
 from .compiling import CompiledForward
+from .distributed import Share, sharded_batch
 from .errors import MoEVAEValueError, NonFiniteLossError
 from .observable import Signal
 
@@ -145,18 +146,26 @@ class OptimisationStep:
         self.net = interface
         optimizer = interface.optimizer
         # device-side non-finite check: fused optimizers take found_inf
+        # (not under DDP: every rank must agree on skipping a step, which
+        # needs the flag on the host)
         self.deferred = interface.device.type == "cuda" and bool(
-            getattr(optimizer, "defaults", {}).get("fused"))
+            getattr(optimizer, "defaults", {}).get("fused")) and \
+            not interface.distributed.active
         # forward and loss trace as one graph when compiled
         self.compiled: Optional[CompiledForward] = CompiledForward.for_device(
             self.model_and_loss, interface.device) if compile else None
 
-    def train(self, item: Any, where: str) -> StepResult:
+    def train(self, item: Any, where: str, share: Share = None
+              ) -> StepResult:
         """One optimisation step on ``item``; ``where`` names the batch in
-        errors. Raises NonFiniteLossError (policy 'raise', host check)."""
+        errors; ``share``: under torchrun, the rows of the global batch
+        that ``item`` holds (see moevae.distributed).
+        Raises NonFiniteLossError (policy 'raise', host check)."""
         net = self.net
         net.optimizer.zero_grad(set_to_none=True)
-        result = self.forward_and_loss(item, train=True)
+        with sharded_batch(share):
+            result = self.forward_and_loss(item, train=True)
+        result.finite = net.distributed.all(result.finite)
         if self.deferred:
             result.loss.backward()
             net.optimizer.found_inf = (~result.finite).float()
@@ -212,8 +221,8 @@ class OptimisationStep:
                        targets: List[torch.Tensor]) -> tuple:
         """pynet's protocol: (outputs, layer outputs, loss, components)."""
         net = self.net
-        outputs, layer_outputs = parse_outputs(net.model(inputs, *args),
-                                               "model")
+        model = net.trained_model if torch.is_grad_enabled() else net.model
+        outputs, layer_outputs = parse_outputs(model(inputs, *args), "model")
         if hasattr(net.loss, "layer_outputs"):
             net.loss.layer_outputs = layer_outputs
         loss, components = parse_outputs(net.loss(outputs, *targets), "loss")

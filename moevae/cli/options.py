@@ -1,5 +1,6 @@
 """``moevae train``'s options, their checks and the run's folder."""
 import argparse
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List
@@ -8,6 +9,7 @@ from ..argparsing import OneLineParser, board_address
 from ..datasets.mnist import DEFAULT_DATA_DIR
 from ..builders import PRECISIONS
 from ..checkpoint import list_checkpoints
+from ..distributed import restarted_by_torchrun
 from ..errors import DataError
 from ..fileio import read_json
 from ..recipes import RECIPES
@@ -54,7 +56,8 @@ def build_parser() -> OneLineParser:
     add("--epochs", type=positive_int, default=100, help="epochs per fold "
         "(default %(default)s)")
     add("--batch-size", type=positive_int, default=100,
-        help="mini-batch size (default %(default)s)")
+        help="mini-batch size (default %(default)s); under torchrun the "
+        "global batch, shared among the processes")
     add("--datasetdir", type=Path, default=DEFAULT_DATA_DIR,
         help="MNIST folder (default %(default)s)")
     add("--no-download", dest="download", action="store_false",
@@ -115,11 +118,16 @@ def parse(argv: List[str]) -> argparse.Namespace:
         if not torch.cuda.is_available():
             parser.error("argument --device: cuda: no CUDA device is "
                          "available here; expected auto or cpu")
-    args.name = args.name or datetime.now().strftime("moe-vae-%Y%m%d-%H%M%S")
+    run_id = os.environ.get("TORCHELASTIC_RUN_ID")  # the same on each rank
+    args.name = args.name or (f"moe-vae-{run_id}" if run_id and run_id !=
+                              "none" else datetime.now().strftime(
+                                  "moe-vae-%Y%m%d-%H%M%S"))
     args.run_dir = (args.run_dir or Path("runs") / args.name).absolute()
     args.checkpointdir = (args.checkpointdir or
                           args.run_dir / "checkpoints").absolute()
-    if args.resume is None:
+    checked = os.environ.get("RANK", "0") == "0" and not \
+        restarted_by_torchrun()  # a restarted worker resumes its run
+    if args.resume is None and checked:
         for folder in (args.run_dir, args.checkpointdir):
             held = sorted(folder.glob("config.json")) + \
                 list_checkpoints(folder) if folder.is_dir() else []

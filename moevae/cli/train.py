@@ -16,6 +16,7 @@ from ..datasets import DataManager, fetch_minst
 from ..errors import CheckpointWriteError, MoEVAEError, NonFiniteLossError, \
     TrainingInterrupted
 from ..fileio import write_json
+from ..distributed import Distributed
 from ..interfaces import DeepLearningInterface
 from ..log import ensure_console_logging
 from ..plotting import Board, ClusteringMonitor, ExpertUsage, \
@@ -81,10 +82,11 @@ def write_config(args, config) -> None:
 
 
 def run(args) -> int:
-    ensure_console_logging()
+    main_rank = Distributed.from_environment().is_main  # rank 0 writes
+    ensure_console_logging(logging.INFO if main_rank else logging.WARNING)
     config = config_of(args)
     args.run_dir.mkdir(parents=True, exist_ok=True)
-    if args.resume is None:
+    if args.resume is None and main_rank:
         write_config(args, config)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -99,13 +101,13 @@ def run(args) -> int:
         keep_checkpoints=args.keep, compile=args.compile,
         keep_freed_memory=True)
     recipe.attach(interface)
-    if args.board is not None:
+    if args.board is not None and main_rank:
         attach_board(interface, args, manager, config)
     held_out = manager["validation"][args.fold].indices
     interface.add_observer("after_epoch", ClusteringMonitor(
         np.array(manager.inputs[held_out]).reshape(len(held_out), -1),
         manager.metadata["label"].to_numpy()[held_out]))
-    if args.resume is not None:  # once resuming passed its checks
+    if args.resume is not None and main_rank:  # once resuming passed
         pending = [config]
 
         def save_config(signal) -> None:
@@ -119,10 +121,12 @@ def run(args) -> int:
         checkpointdir=str(args.checkpointdir), fold_index=args.fold,
         with_validation=args.validation, save_after_epochs=args.save_every,
         resume=args.resume is not None)
+    interface.close()
+    if not main_rank:
+        return 0
     write_json(args.run_dir / "history.json",
                {"train": train_history.to_dict(),
                 "validation": valid_history.to_dict()})
-    interface.close()
     if interface.board is not None:
         interface.board.close()
     final = train_history.history[train_history.steps[-1]]["loss"]
@@ -136,7 +140,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         return run(args)
     except TrainingInterrupted as stop:
-        print(f"moevae train: {stop}", file=sys.stderr)
+        if Distributed.from_environment().is_main:  # once under torchrun
+            print(f"moevae train: {stop}", file=sys.stderr)
         return 128 + stop.signal_number
     except (NonFiniteLossError, CheckpointWriteError) as error:
         print(f"moevae train: failed: {error}", file=sys.stderr)

@@ -17,7 +17,7 @@ samples it would have (with any batch size).
 import functools
 import inspect
 import math
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 import torch
 from torch.utils.data import DataLoader, Sampler
@@ -139,11 +139,18 @@ class BatchLoader:
         self._resume_order: Optional[torch.Tensor] = None
         self._resume_position = 0
         self.position = 0  # samples drawn in the current epoch
+        self._share = (0, 1)  # (rank, number of ranks): see shard()
+        # sharded: (start, stop, size) of the last batch's rows in its batch
+        self.batch_share: Optional[Tuple[int, int, int]] = None
 
     def __len__(self) -> int:
         if self.drop_last:
             return len(self.dataset) // self.batch_size
-        return math.ceil(len(self.dataset) / self.batch_size)
+        batches = math.ceil(len(self.dataset) / self.batch_size)
+        tail = len(self.dataset) % self.batch_size
+        if 0 < tail < self._share[1]:
+            batches -= 1  # skipped when sharded: see shard()
+        return batches
 
     @property
     def device(self) -> torch.device:
@@ -170,6 +177,22 @@ class BatchLoader:
             return sampler_order(self.sampler, self.dataset, self.generator)
         raise ValueError(f"sampler={self.sampler!r} is not supported")
 
+    def shard(self, rank: int, world_size: int) -> "BatchLoader":
+        """Yield only rank ``rank``'s share of each batch (torchrun).
+
+        Every rank draws the same order (the generator must be in the same
+        state on each: see moevae.distributed); each batch of
+        ``batch_size`` positions is cut into ``world_size`` contiguous
+        shares (sizes differing by one at most) and this rank takes its
+        own, so that each sample is drawn once per epoch over all ranks. A
+        last batch smaller than ``world_size`` is skipped (every rank must
+        take the same number of steps). ``position`` still counts the
+        samples of the whole batches, so checkpoints do not depend on the
+        number of processes.
+        """
+        self._share = (rank, world_size)
+        return self
+
     def __iter__(self) -> Iterator[DataItem]:
         if self._resume_order is not None:
             order, start = self._resume_order, self._resume_position
@@ -181,8 +204,21 @@ class BatchLoader:
         chunks = rest.split(self.batch_size) if len(rest) else ()
         if self.drop_last and chunks and len(chunks[-1]) < self.batch_size:
             chunks = chunks[:-1]
-        for batch in self._batches(chunks):
-            self.position += len(batch.inputs)
+        rank, world = self._share
+        if world > 1:
+            chunks = [chunk for chunk in chunks if len(chunk) >= world]
+            sizes = [[len(part) for part in chunk.tensor_split(world)]
+                     for chunk in chunks]
+            shares = [chunk.tensor_split(world)[rank] for chunk in chunks]
+        else:
+            sizes, shares = [], chunks
+        for index, (chunk, batch) in enumerate(zip(chunks,
+                                                   self._batches(shares))):
+            if sizes:  # rows start:stop of the global batch are this rank's
+                start = sum(sizes[index][:rank])
+                self.batch_share = (start, start + sizes[index][rank],
+                                    len(chunk))
+            self.position += len(chunk)
             yield batch
         self._order, self.position = None, 0
 
@@ -193,7 +229,7 @@ class BatchLoader:
             rows = self._dataset_rows()
             # one host-to-device copy per epoch: the chunks become views
             ordered = rows[torch.cat(chunks).to(rows.device)]
-            for rows_of_batch in ordered.split(self.batch_size):
+            for rows_of_batch in ordered.split([len(c) for c in chunks]):
                 yield self.tensors.batch(rows_of_batch)
         elif self.dataloader_kwargs:
             yield from DataLoader(

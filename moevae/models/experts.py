@@ -13,6 +13,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as func
 
+from ..distributed import batch_noise
+
 VAR_EPSILON = 1e-5
 Latent = Dict[str, torch.Tensor]
 
@@ -55,7 +57,7 @@ class VAE(nn.Module):
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, Latent]:
         z_mu, z_logvar = self.encoder(x)
         z_var = torch.exp(z_logvar) + VAR_EPSILON
-        noise = torch.randn_like(z_var)
+        noise = batch_noise(0, *z_var.shape, like=z_var)  # global batch
         z = noise.mul(torch.sqrt(z_var)).add_(z_mu)
         return self.decoder(z), {"z_mu": z_mu, "z_var": z_var}
 

@@ -21,6 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as func
 
+from ..distributed import batch_noise
 from .experts import VAR_EPSILON, Manager, build_manager
 
 StateDict = Dict[str, torch.Tensor]
@@ -85,10 +86,11 @@ class FusedManager(nn.Module):
         The seed's experts draw (B, L) each, one after the other; drawing
         in that order gives them the very same numbers whenever B * L is a
         multiple of 16 (torch's CPU normal sampler works in blocks of 16).
+        Under torchrun, drawn for the global batch (moevae.distributed).
         """
         experts, latent, batch = z_var.shape
-        return torch.randn(experts, batch, latent, dtype=z_var.dtype,
-                           device=z_var.device).transpose(1, 2)
+        return batch_noise(1, experts, batch, latent, like=z_var
+                           ).transpose(1, 2)
 
     def encode_hidden(self, hidden: torch.Tensor
                       ) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -167,7 +169,8 @@ class ExpertView:
     def __call__(self, x: torch.Tensor):
         z_mu, z_logvar = self.encoder(x)
         z_var = torch.exp(z_logvar) + VAR_EPSILON
-        z = torch.randn_like(z_var).mul(torch.sqrt(z_var)).add_(z_mu)
+        z = batch_noise(0, *z_var.shape, like=z_var).mul(
+            torch.sqrt(z_var)).add_(z_mu)
         return self.decoder(z), {"z_mu": z_mu, "z_var": z_var}
 
     def eval(self) -> "ExpertView":
