@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from ..argparsing import BoardAddress, OneLineParser, board_address
-from ..plotting.client import Journal
+from ..plotting.journal import Journal
 from ..plotting.transport import Transport, TransportError
 
 

@@ -1,20 +1,38 @@
 """HTTP transport to a Visdom server, with timeouts and optional login.
 
 visdom's own client posts without a timeout, so a hung server blocks its
-caller for ever; every request here has one.
+caller for ever; every request here has one. Messages go out as strict JSON
+(a NaN or infinity becomes ``null``: the browser would drop a window holding
+the non-standard ``NaN``/``Infinity`` tokens). Two failures are told apart:
+:class:`ServerDown` (no answer: retry later) and :class:`RequestRefused`
+(the server answered with an HTTP error: retrying the same request is
+pointless).
 """
 import hashlib
-import json
 from typing import Any, Dict, Optional
 from urllib.parse import urlparse, urlunparse
 
 import requests
+
+from ..fileio import dumps_strict
 
 CONNECT_TIMEOUT_S = 2.0
 
 
 class TransportError(ConnectionError):
     """The server did not answer, or refused the request."""
+
+
+class ServerDown(TransportError):
+    """No answer: connection refused or lost, or timed out."""
+
+
+class RequestRefused(TransportError):
+    """The server answered this request with an HTTP error status."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
 
 
 def base_url(server: str, port: int) -> str:
@@ -46,8 +64,11 @@ class Transport:
         return self._session
 
     def post(self, endpoint: str, message: Dict[str, Any]) -> str:
+        """POST ``message`` as strict JSON; raise ServerDown,
+        RequestRefused, or TypeError for a value JSON cannot hold."""
+        data = dumps_strict(message)
         return self._request(self.session().post, f"{self.base}/{endpoint}",
-                             data=json.dumps(message))
+                             data=data)
 
     def get(self, path: str = "") -> str:
         return self._request(self.session().get, f"{self.base}/{path}")
@@ -57,9 +78,14 @@ class Transport:
             response = method(url, timeout=self.timeout, **kwargs)
         except requests.RequestException as error:
             self._session = None
-            raise TransportError(_reason(error)) from None
+            raise ServerDown(_reason(error)) from None
         if response.status_code >= 400:
-            raise TransportError(f"HTTP {response.status_code} from {url}")
+            if response.status_code in (401, 403):
+                self._session = None  # log in again next time
+            raise RequestRefused(f"HTTP {response.status_code} "
+                                 f"{response.reason or ''} from "
+                                 f"{url}".replace("  ", " "),
+                                 response.status_code)
         return response.text
 
 
