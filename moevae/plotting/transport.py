@@ -10,11 +10,11 @@ pointless).
 """
 import hashlib
 from typing import Any, Dict, Optional
-from urllib.parse import urlparse, urlunparse
 
 import requests
 
 from ..fileio import dumps_strict
+from ..server.launch import server_url as base_url
 
 CONNECT_TIMEOUT_S = 2.0
 
@@ -33,13 +33,6 @@ class RequestRefused(TransportError):
     def __init__(self, message: str, status: int):
         super().__init__(message)
         self.status = status
-
-
-def base_url(server: str, port: int) -> str:
-    """'http://localhost', 8097 -> 'http://localhost:8097'."""
-    parsed = urlparse(server if "://" in server else f"http://{server}")
-    host = parsed.hostname or "localhost"
-    return urlunparse((parsed.scheme, f"{host}:{port}", "", "", "", ""))
 
 
 class Transport:
@@ -87,15 +80,6 @@ class Transport:
                                  f"{url}".replace("  ", " "),
                                  response.status_code)
         return response.text
-
-
-def answers(server: str, port: int, timeout: float = 1.0) -> bool:
-    """True if something answers HTTP at the address."""
-    try:
-        requests.get(base_url(server, port), timeout=timeout)
-    except requests.RequestException:
-        return False
-    return True
 
 
 def _reason(error: requests.RequestException) -> str:

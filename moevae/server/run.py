@@ -24,8 +24,8 @@ from typing import Any, Dict, List, Optional
 
 from ..argparsing import OneLineParser, port_number
 from .assets import AssetError, install_assets, missing_assets
+from .launch import DEFAULT_ENV_PATH
 
-DEFAULT_ENV_PATH = Path.home() / ".moevae" / "visdom"
 
 
 class UsageError(ValueError):

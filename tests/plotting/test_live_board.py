@@ -109,8 +109,6 @@ def test_replay_errors(tmp_path, capsys):
 def test_board_starts_a_local_server_when_none_answers(tmp_path, monkeypatch):
     from moevae.plotting import board as board_module
     monkeypatch.setattr(board_module, "DEFAULT_ENV_PATH", tmp_path / "env")
-    monkeypatch.setattr(board_module.start_local_server, "__defaults__",
-                        (tmp_path / "env",))
     port = free_port()
     board = Board(port=port, host="http://localhost", env="auto",
                   log_path=False)
