@@ -1,0 +1,51 @@
+"""The first page (the `main` environment) lists every run."""
+import time
+
+import pytest
+
+from moevae.plotting import Board
+from moevae.server.runs_index import describe, index_html
+from tests.helpers import Server
+
+
+def test_index_rows_escape_names_and_link_percent_encoded():
+    text = index_html([{"env": "run #1 <b>", "status": "running",
+                        "epoch": "3", "loss": "0.5"}])
+    assert 'href="/env/run%20%231%20%3Cb%3E"' in text
+    assert "run #1 &lt;b&gt;" in text and "<td>0.5</td>" in text
+
+
+def test_a_silent_running_run_is_flagged():
+    now = 10_000.0
+    assert describe({"status": "running", "updated": str(now - 5)}, now) \
+        == "running"
+    assert "silent for 20 min" in describe(
+        {"status": "running", "updated": str(now - 1200)}, now)
+    assert describe({}, now) == "-"
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_main_lists_each_run_with_status_epoch_loss_and_link(tmp_path):
+    server = Server(tmp_path / "env").start()
+    try:
+        boards = [Board(port=server.port, host="http://127.0.0.1", env=name,
+                        start_server=False) for name in ("a?b #1", "other")]
+        for epoch in range(2):
+            boards[0].update_plots({"loss": 0.25 * (2 - epoch)}, epoch)
+        assert boards[0].close(10)
+        assert boards[1].flush(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            pane = server.windows("main").get("runs")
+            if pane and "other" in pane["content"] and \
+                    "finished" in pane["content"]:
+                break
+            time.sleep(0.3)
+        content = pane["content"]
+        assert 'href="/env/a%3Fb%20%231"' in content
+        assert "<td>finished</td><td>2</td><td>0.25</td>" in content
+        assert "<td>running</td><td>-</td><td>-</td>" in content
+        boards[1].close(5)
+    finally:
+        server.stop()
