@@ -31,6 +31,9 @@ LOG_SCALE_WINDOWS = ("lr",)
 PANE_SIZE = {"width": 400, "height": 300}  # fixed sizes keep the grid tidy
 STATUS_WINDOW = "run_status"
 MAX_ENV_NAME = 200  # visdom saves an environment as <name>.json
+# visdom's page puts the name in URLs unencoded and HTML-escapes it into a
+# script: these characters make it open an empty environment
+UNSAFE = "/\\?#%+&'\"<>"
 
 
 class Board:
@@ -201,17 +204,21 @@ def check_address(port: Any, host: Any, env: Any):
 def check_env_name(env: Any) -> str:
     """Return ``env`` if it can name a Visdom environment, else raise.
 
-    The name goes into the board's URL (percent-encoded there) and into the
-    server's file name ``<name>.json``, so '/', '\\', control characters,
-    '.json' and names longer than 200 characters are refused.
+    The name goes into the server's file name ``<name>.json``, into URLs
+    that visdom's page builds without encoding them (``env/<name>``) and,
+    HTML-escaped, into a script of that page, so / \\ ? # % + (visdom's
+    separator of compared environments) & ' " < >, control characters,
+    '.json' and names longer than 200 characters are refused (checked in
+    headless Chromium: each opens an empty page); the URL moevae logs is
+    percent-encoded.
     """
     if not isinstance(env, str) or not env or len(env) > MAX_ENV_NAME or \
-            env in (".", "..") or "/" in env or "\\" in env or \
+            env.strip(".") == "" or any(char in env for char in UNSAFE) or \
             ".json" in env or any(unicodedata.category(char).startswith("C")
                                   for char in env):
         raise bad_value("env", env, "a name of 1-200 printable characters "
-                        "without '/', '\\' or '.json' (it names the "
-                        "environment's file on the server)")
+                        "without / \\ ? # % + & ' \" < > or '.json' "
+                        "(visdom's page puts it in URLs as it is)")
     return env
 
 

@@ -16,7 +16,7 @@ from .persist import loaded_env
 
 INDEX_ENV, INDEX_WINDOW, STATUS_WINDOW = "main", "runs", "run_status"
 SILENT_AFTER_S = 600.0
-PANE = {"width": 820, "height": 420}
+PANE_WIDTH, ROW_HEIGHT_PX = 820, 32
 ATTRIBUTE = re.compile(r'data-(status|epoch|loss|updated)="([^"]*)"')
 
 
@@ -93,7 +93,10 @@ class RunsIndex:
         windows = main["jsons"]
         old = windows.get(INDEX_WINDOW, {})
         pane = {"command": "window", "id": INDEX_WINDOW, "title": "runs",
-                "inflate": True, **PANE, "contentID": get_rand_id(),
+                "inflate": True, "width": PANE_WIDTH,
+                "height": min(160 + ROW_HEIGHT_PX * content.count("<tr>"),
+                              900),
+                "contentID": get_rand_id(),
                 "content": content, "type": "text",
                 "i": old.get("i", len(windows))}
         windows[INDEX_WINDOW] = pane

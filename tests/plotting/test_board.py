@@ -148,7 +148,9 @@ def test_clustering_monitor_scores_and_draws(mock_board, mock_viewer):
 
 
 @pytest.mark.parametrize("env", ["", "a/b", "a\\b", "x.json", "tab\there",
-                                 "nul\x00", "bidi\u202e", "e" * 201, 3])
+                                 "nul\x00", "bidi\u202e", "e" * 201, 3,
+                                 "run #1", "a?b", "50%", "a+b", "..", "a&b",
+                                 "it's", 'say "hi"', "<b>"])
 def test_env_names_that_cannot_name_a_file_or_url_are_refused(mock_viewer,
                                                               env):
     with pytest.raises(MoEVAEError, match="env=.*expected a name"):
@@ -156,8 +158,8 @@ def test_env_names_that_cannot_name_a_file_or_url_are_refused(mock_viewer,
 
 
 @pytest.mark.parametrize("env, path", [
-    ("run #1", "run%20%231"), ("a?b&c=d", "a%3Fb%26c%3Dd"),
-    ("é😀", "%C3%A9%F0%9F%98%80"), ("50%", "50%25")])
+    ("run 1", "run%201"), ("a=c;d", "a%3Dc%3Bd"),
+    ("é😀", "%C3%A9%F0%9F%98%80"), ("(x) [y]", "%28x%29%20%5By%5D")])
 def test_the_logged_url_percent_encodes_the_env(mock_viewer, env, path):
     board = Board(client=mock_viewer, env=env, port=8123)
     assert board.env_url == f"http://localhost:8123/env/{path}"

@@ -30,7 +30,7 @@ def test_main_lists_each_run_with_status_epoch_loss_and_link(tmp_path):
     server = Server(tmp_path / "env").start()
     try:
         boards = [Board(port=server.port, host="http://127.0.0.1", env=name,
-                        start_server=False) for name in ("a?b #1", "other")]
+                        start_server=False) for name in ("my run (é)", "other")]
         for epoch in range(2):
             boards[0].update_plots({"loss": 0.25 * (2 - epoch)}, epoch)
         assert boards[0].close(10)
@@ -43,7 +43,7 @@ def test_main_lists_each_run_with_status_epoch_loss_and_link(tmp_path):
                 break
             time.sleep(0.3)
         content = pane["content"]
-        assert 'href="/env/a%3Fb%20%231"' in content
+        assert 'href="/env/my%20run%20%28%C3%A9%29"' in content
         assert "<td>finished</td><td>2</td><td>0.25</td>" in content
         assert "<td>running</td><td>-</td><td>-</td>" in content
         boards[1].close(5)
