@@ -34,6 +34,7 @@ test: setup
 benchmark: setup
 	$(PY) benchmarks/bench_epoch.py
 	$(PY) benchmarks/bench_board.py
+	$(PY) benchmarks/bench_board_soak.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
