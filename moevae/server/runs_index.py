@@ -86,11 +86,11 @@ class RunsIndex:
         from visdom.utils.shared_utils import get_rand_id
 
         content = index_html(self.rows(time.time()))
-        if content == self._content:
-            return False
         main = self.app.state.setdefault(INDEX_ENV, {"jsons": {},
                                                     "reload": {}})
         windows = main["jsons"]
+        if content == self._content and INDEX_WINDOW in windows:
+            return False  # (a run drawn in main may have closed the pane)
         old = windows.get(INDEX_WINDOW, {})
         pane = {"command": "window", "id": INDEX_WINDOW, "title": "runs",
                 "inflate": True, "width": PANE_WIDTH,

@@ -43,7 +43,7 @@ def test_image_entry_command_serves_offline(tmp_path):
     port = free_port()
     env.update(MOEVAE_BOARD_HOST="127.0.0.1", MOEVAE_BOARD_PORT=str(port),
                MOEVAE_BOARD_ENV_PATH=str(tmp_path / "data"))
-    env.pop("PIP_CONSTRAINT")
+    env.pop("PIP_CONSTRAINT", None)
     process = subprocess.Popen([sys.executable] + command[1:],
                                env=dict(os.environ, **env),
                                stdout=subprocess.PIPE,
@@ -142,3 +142,21 @@ def test_login_can_be_asked_from_the_environment(tmp_path):
         "MOEVAE_BOARD_LOGIN": "1", "VISDOM_USERNAME": "",
         "VISDOM_PASSWORD": ""})
     assert result.returncode == 2 and "--enable-login" in result.stderr
+
+
+def test_image_keeps_no_sources_and_runs_unprivileged():
+    text = (ROOT / "docker" / "Dockerfile").read_text()
+    final = text[text.rindex("\nFROM "):]  # the stage that is the image
+    assert "COPY moevae" not in final and "/src" not in final
+    assert "npm" not in final.replace("npm,", "")
+    user = [line.split()[1] for line in final.splitlines()
+            if line.startswith("USER ")]
+    assert user and user[-1] not in ("root", "0")
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert ignored[ignored.index("*")] == "*"  # only what is listed after
+    allowed = {line[1:].rstrip("/") for line in ignored
+               if line.startswith("!")}
+    copied = {word.rstrip("/") for line in text.splitlines()
+              if line.startswith("COPY ") and "--from" not in line
+              for word in line.split()[1:-1]}
+    assert copied <= allowed and not {".git", ".venv", "runs"} & allowed

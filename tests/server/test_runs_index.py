@@ -49,3 +49,16 @@ def test_main_lists_each_run_with_status_epoch_loss_and_link(tmp_path):
         boards[1].close(5)
     finally:
         server.stop()
+
+
+def test_the_pane_comes_back_when_a_run_in_main_clears_it():
+    from moevae.server.runs_index import RunsIndex
+
+    class App:
+        state = {"main": {"jsons": {}, "reload": {}},
+                 "r": {"jsons": {}, "reload": {}}}
+        subs: dict = {}
+    index = RunsIndex(App)
+    assert index.refresh() and not index.refresh()
+    App.state["main"]["jsons"].clear()  # the seed's Board(env="main")
+    assert index.refresh() and "runs" in App.state["main"]["jsons"]
