@@ -94,7 +94,7 @@ class RunsIndex:
         old = windows.get(INDEX_WINDOW, {})
         pane = {"command": "window", "id": INDEX_WINDOW, "title": "runs",
                 "inflate": True, "width": PANE_WIDTH,
-                "height": min(160 + ROW_HEIGHT_PX * content.count("<tr>"),
+                "height": min(120 + ROW_HEIGHT_PX * content.count("<tr>"),
                               900),
                 "contentID": get_rand_id(),
                 "content": content, "type": "text",
