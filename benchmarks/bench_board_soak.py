@@ -15,7 +15,6 @@ Usage: python benchmarks/bench_board_soak.py [--epochs 1000] [--batches 90]
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,27 +24,22 @@ import numpy as np
 import requests
 
 from moevae.plotting import Board
+from moevae.server.launch import start_local_server
 
 LOSSES = ("loss", "expected_expert_loss", "balancing_loss")
 PROBE_EPOCHS = 10  # epochs timed one by one at the start and at the end
 
 
 def start_server(folder: str):
+    """A board server on a free port of 127.0.0.1: (process, port)."""
     import socket
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moevae.server", "--port", str(port),
-         "--env-path", folder], stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            requests.get(f"http://127.0.0.1:{port}/", timeout=1)
-            return process, port
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise RuntimeError("the Visdom server did not start")
+    process = start_local_server("http://127.0.0.1", port, Path(folder))
+    if process is None:
+        raise RuntimeError("the Visdom server did not start")
+    return process, port
 
 
 def rss_mib(pid: int) -> float:
