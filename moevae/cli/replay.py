@@ -11,7 +11,7 @@ from typing import List, Optional
 
 from ..argparsing import BoardAddress, OneLineParser, board_address
 from ..plotting.journal import Journal
-from ..plotting.transport import Transport, TransportError
+from ..plotting.transport import RequestRefused, Transport, TransportError
 
 
 def read_log(path: Path) -> Journal:
@@ -59,6 +59,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ValueError as error:
         print(f"moevae replay: error: {error}", file=sys.stderr)
         return 2
+    except RequestRefused as error:
+        print(f"moevae replay: failed: the Visdom server refused a request "
+              f"({error})", file=sys.stderr)
+        return 1
     except TransportError as error:
         host, port, _ = args.board
         print(f"moevae replay: failed: the Visdom server at {host}:{port} "
