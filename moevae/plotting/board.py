@@ -135,13 +135,15 @@ class Board:
             self.append_point(window, trace + suffix, epoch, value)
         self.last_epoch = epoch + 1
         if _is_number(data.get("loss")):
-            self.last_loss = float(data["loss"])
+            self.last_loss = float(np.asarray(data["loss"]).reshape(-1)[0])
         self.show_status("running")
 
     def append_point(self, window: str, trace: str, epoch: int, value: Any,
                      title: Optional[str] = None) -> None:
         """Points at x = epoch + 1 (or spread over the epoch, per batch)."""
-        values = np.atleast_1d(np.asarray(value, dtype=np.float64))
+        values = np.asarray(value, dtype=np.float64).reshape(-1)
+        if values.size == 0:
+            return  # nothing to draw (an epoch without batches)
         steps = epoch + np.arange(1, len(values) + 1) / len(values)
         # markers: a curve of one point (a 1-epoch run) still shows it
         opts = {"title": title or window, "xlabel": "epoch",
@@ -223,8 +225,12 @@ def check_env_name(env: Any) -> str:
 
 
 def _is_number(value: Any) -> bool:
+    """A real number: a Python/numpy scalar or a one-element array."""
     if isinstance(value, bool):
         return False
-    if hasattr(value, "ndim") and getattr(value, "ndim") == 0:
-        return True
-    return isinstance(value, (int, float, np.number))
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        kind = getattr(value.dtype, "kind", None) or (
+            "f" if getattr(value.dtype, "is_floating_point", False) else "")
+        return int(np.prod(value.shape)) == 1 and kind in ("i", "u", "f")
+    return isinstance(value, (int, float, np.number)) and \
+        not isinstance(value, np.complexfloating)

@@ -66,3 +66,36 @@ def test_random_values_never_kill_the_sender(monkeypatch_module, script):
 def monkeypatch_module():
     with pytest.MonkeyPatch.context() as patch:
         yield patch
+
+
+metric_values = floats | st.integers(-10 ** 20, 10 ** 20) | st.builds(
+    np.float32, st.floats(width=32)) | hnp.arrays(
+    np.float64, hnp.array_shapes(min_dims=0, max_dims=1, min_side=0,
+                                 max_side=5))
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.dictionaries(
+    st.sampled_from(["loss", "val_loss", "kl", "psnr", "batch_loss"]),
+    metric_values, max_size=4), min_size=1, max_size=4))
+def test_any_metric_values_reach_the_board_as_strict_json(monkeypatch_module,
+                                                          epochs):
+    from moevae.plotting import Board
+    transport = FakeTransport()
+    monkeypatch_module.setattr(client_module, "Transport",
+                               lambda *a, **k: transport)
+    board = Board(port=1, host="http://127.0.0.1", env="metrics",
+                  start_server=False)
+    for epoch, values in enumerate(epochs):
+        board.update_plots(values, epoch)
+    assert board.close(10)
+    for endpoint, message in transport.posts:
+        json.loads(json.dumps(message, allow_nan=False),
+                   parse_constant=reject_constant)
+    drawn = {m.get("win") for e, m in transport.posts}
+    for values in epochs:
+        for key, value in values.items():
+            if np.size(value) == 1 or (key == "batch_loss" and
+                                       np.size(value)):
+                assert (key[4:] if key.startswith("val_") else key) in drawn
