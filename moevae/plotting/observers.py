@@ -40,7 +40,9 @@ def update_board(signal) -> None:
             continue
         value = getattr(signal, key)
         if isinstance(value, torch.Tensor):
-            value = value.detach().cpu().numpy()
+            value = value.detach().cpu()
+            value = (value.double() if value.is_floating_point() else
+                     value).numpy()  # numpy has no bfloat16
         data[key] = value
     signal.object.board.update_plots(data, signal.epoch,
                                      getattr(signal, "fold", 0) or 0)

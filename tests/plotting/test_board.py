@@ -196,3 +196,12 @@ def test_board_changes_no_process_state_and_writes_no_file(
     assert list(tmp_path.iterdir()) == []  # no runs/ folder, no log
     assert (logging.getLogger().handlers,
             logging.getLogger("moevae").handlers) == handlers
+
+
+def test_bfloat16_and_one_element_metrics_are_plotted(mock_board,
+                                                      mock_viewer):
+    update_board(signal_for(mock_board, epoch=0,
+                            loss=torch.tensor(2.5, dtype=torch.bfloat16),
+                            psnr=np.array([30.0])))
+    assert line_calls(mock_viewer) == [("loss", "train", [1.0], [2.5]),
+                                       ("psnr", "train", [1.0], [30.0])]
