@@ -44,6 +44,7 @@ def test_image_entry_command_serves_offline(tmp_path):
     env.update(MOEVAE_BOARD_HOST="127.0.0.1", MOEVAE_BOARD_PORT=str(port),
                MOEVAE_BOARD_ENV_PATH=str(tmp_path / "data"))
     env.pop("PIP_CONSTRAINT", None)
+    env.pop("PATH", None)  # the image's virtual environment
     process = subprocess.Popen([sys.executable] + command[1:],
                                env=dict(os.environ, **env),
                                stdout=subprocess.PIPE,
