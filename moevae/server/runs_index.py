@@ -7,9 +7,11 @@ environment) and a link to it. It runs inside the server, so it sees every
 run, whichever machine trained it.
 """
 import html
+import json
 import re
 import time
-from typing import Any, Dict, List, Optional
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
 from .persist import loaded_env
@@ -62,20 +64,30 @@ class RunsIndex:
     def __init__(self, app: Any):
         self.app = app
         self._content: Optional[str] = None
+        self._on_disk: Dict[str, Tuple[float, Dict[str, str]]] = {}
+
+    def saved_summary(self, eid: str) -> Dict[str, str]:
+        """The summary of an environment saved by an earlier server, read
+        from its file (once per change) without loading it into memory."""
+        path = Path(self.app.env_path or ".") / f"{eid}.json"
+        try:
+            mtime = path.stat().st_mtime
+            if eid not in self._on_disk or self._on_disk[eid][0] != mtime:
+                with open(path) as handle:
+                    env = json.load(handle)
+                self._on_disk[eid] = (mtime, run_summary(env))
+        except (OSError, ValueError, AttributeError, TypeError):
+            return {}
+        return self._on_disk[eid][1]
 
     def rows(self, now: float) -> List[Dict[str, str]]:
         rows = []
         for eid in sorted(self.app.state):
             if eid == INDEX_ENV:
                 continue
-            env = self.app.state[eid]
-            data = loaded_env(env)
-            if data is None:  # saved by an earlier server: read it once
-                try:
-                    data = {"jsons": env["jsons"]}
-                except (KeyError, ValueError):
-                    continue
-            summary = run_summary(data)
+            data = loaded_env(self.app.state[eid])
+            summary = self.saved_summary(eid) if data is None else \
+                run_summary(data)
             rows.append(dict(summary, env=eid,
                              status=describe(summary, now)))
         return rows

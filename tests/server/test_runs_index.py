@@ -62,3 +62,24 @@ def test_the_pane_comes_back_when_a_run_in_main_clears_it():
     assert index.refresh() and not index.refresh()
     App.state["main"]["jsons"].clear()  # the seed's Board(env="main")
     assert index.refresh() and "runs" in App.state["main"]["jsons"]
+
+
+def test_runs_saved_by_an_earlier_server_are_listed_without_loading(
+        tmp_path):
+    import json
+    from visdom.utils.server_utils import LazyEnvData
+    from moevae.server.runs_index import RunsIndex
+    status = ('<div data-status="finished" data-epoch="7" data-loss="0.5" '
+              'data-updated="1"></div>')
+    (tmp_path / "old.json").write_text(json.dumps({"jsons": {
+        "run_status": {"content": status, "type": "text"}}, "reload": {}}))
+
+    class App:
+        env_path = str(tmp_path)
+        state = {"main": {"jsons": {}, "reload": {}},
+                 "old": LazyEnvData(str(tmp_path / "old.json"))}
+        subs: dict = {}
+    assert RunsIndex(App).refresh()
+    content = App.state["main"]["jsons"]["runs"]["content"]
+    assert "<td>finished</td><td>7</td><td>0.5</td>" in content
+    assert App.state["old"]._raw_dict is None  # not loaded into memory
