@@ -17,6 +17,7 @@ from ..fileio import dumps_strict
 from ..server.launch import server_url as base_url
 
 CONNECT_TIMEOUT_S = 2.0
+GATEWAY_DOWN = (502, 503, 504)  # a reverse proxy's "the server is down"
 
 
 class TransportError(ConnectionError):
@@ -72,13 +73,16 @@ class Transport:
         except requests.RequestException as error:
             self._session = None
             raise ServerDown(_reason(error)) from None
-        if response.status_code >= 400:
-            if response.status_code in (401, 403):
+        status = response.status_code
+        if status >= 400:
+            text = f"HTTP {status} {response.reason or ''}".strip() + \
+                f" from {url}"
+            if status in GATEWAY_DOWN:  # a proxy answers for a dead server
+                self._session = None
+                raise ServerDown(text)
+            if status in (401, 403):
                 self._session = None  # log in again next time
-            raise RequestRefused(f"HTTP {response.status_code} "
-                                 f"{response.reason or ''} from "
-                                 f"{url}".replace("  ", " "),
-                                 response.status_code)
+            raise RequestRefused(text, status)
         return response.text
 
 

@@ -263,3 +263,17 @@ def test_the_queue_stays_bounded_and_calls_return_at_once(fake):
               for y in m["data"][0]["y"]]
     assert len(points) == 4000
     viewer.close_client(1)
+
+
+@pytest.mark.parametrize("status, error", [
+    (500, RequestRefused), (400, RequestRefused), (413, RequestRefused),
+    (502, ServerDown), (503, ServerDown), (504, ServerDown)])
+def test_http_errors_are_refusals_unless_a_gateway_says_down(status, error):
+    transport = Transport("http://localhost", 8097)
+    session = mock.Mock()
+    session.post.return_value = mock.Mock(status_code=status, reason="R",
+                                          text="")
+    transport._session = session
+    with pytest.raises(error, match=f"HTTP {status} R from"):
+        transport.post("events", {"y": [float("nan")]})
+    assert session.post.call_args.kwargs["data"] == '{"y": [null]}'
