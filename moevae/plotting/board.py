@@ -20,7 +20,7 @@ from urllib.parse import quote, urlparse
 
 import numpy as np
 
-from ..errors import bad_value
+from ..errors import bad_value, check_positive_int
 from ..server.launch import DEFAULT_ENV_PATH, answers, start_local_server
 from .client import AsyncVisdom
 from .journal import DEFAULT_MAX_POINTS
@@ -74,6 +74,9 @@ class Board:
         self.log_path: Optional[Path] = Path(log_path) if log_path else None
         self.last_epoch: Optional[int] = None
         self.last_loss: Optional[float] = None
+        self._closed: Optional[bool] = None  # close()'s result, once closed
+        check_positive_int("queue_size", queue_size)
+        check_positive_int("max_points", max_points, minimum=10)
         if client is not None:
             self.viewer = client
             self.log_path = None
@@ -177,12 +180,14 @@ class Board:
 
     def close(self, timeout: float = 10.0, status: str = "finished"
               ) -> bool:
-        """Mark the run ``status``, flush (at most ``timeout`` s) and stop
-        the sender (a server it started keeps running)."""
-        self.show_status(status)
-        if isinstance(self.viewer, AsyncVisdom):
-            return self.viewer.close_client(timeout)
-        return True
+        """Mark the run ``status`` (e.g. "finished", "stopped", "failed"),
+        flush (at most ``timeout`` s) and stop the sender (a server it
+        started keeps running). Closing again does nothing."""
+        if self._closed is None:
+            self.show_status(status)
+            self._closed = self.viewer.close_client(timeout) if isinstance(
+                self.viewer, AsyncVisdom) else True
+        return self._closed
 
     def stop_server(self) -> None:
         """Stop the server this board started, if any (SIGTERM: it saves

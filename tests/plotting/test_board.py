@@ -122,7 +122,9 @@ def test_config_pane_escapes_html(mock_board, mock_viewer):
 @pytest.mark.parametrize("options, message", [
     (dict(port=0), "port=0"), (dict(port="8097"), "port='8097'"),
     (dict(host="localhost"), "host='localhost'"),
-    (dict(env="a/b"), "env='a/b'")])
+    (dict(env="a/b"), "env='a/b'"), (dict(queue_size=0), "queue_size=0"),
+    (dict(max_points=2), "max_points=2"),
+    (dict(max_points=1.5), "max_points=1.5")])
 def test_bad_board_arguments(mock_viewer, options, message):
     with pytest.raises(MoEVAEError, match=message):
         Board(client=mock_viewer, **options)
@@ -178,8 +180,10 @@ def test_status_pane_tells_status_epoch_and_loss(mock_board, mock_viewer):
     assert status.kwargs["win"] == "run_status"
     assert 'data-status="running" data-epoch="3" data-loss="3.5"' in \
         status.args[0]
-    mock_board.close()
-    assert 'data-status="finished"' in mock_viewer.text.call_args.args[0]
+    assert mock_board.close(status="stopped")
+    assert 'data-status="stopped"' in mock_viewer.text.call_args.args[0]
+    calls = mock_viewer.text.call_count
+    assert mock_board.close() and mock_viewer.text.call_count == calls
 
 
 def test_board_changes_no_process_state_and_writes_no_file(
