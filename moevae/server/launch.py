@@ -125,7 +125,8 @@ def stop_board(env_path: Path, port: int,
     if not _alive(pid) or not _is_board(pid):
         path.unlink(missing_ok=True)
         raise StopError(f"no board to stop on port {port}: its process "
-                        f"{pid} is gone (stale {path} removed)")
+                        f"{pid} is gone or is not a moevae board (stale "
+                        f"{path} removed)")
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -74,3 +74,19 @@ def test_board_stop_stops_the_board_it_names(tmp_path, capsys):
         assert "no board to stop" in error and error.count("\n") == 1
     finally:
         server.stop()
+
+
+def test_board_stop_never_signals_a_process_that_is_not_a_board(tmp_path,
+                                                               capsys):
+    import subprocess
+    other = subprocess.Popen(["sleep", "30"])  # a reused pid
+    try:
+        (tmp_path / "board-8111.pid").write_text(f"{other.pid}\n")
+        assert board_cli.main(["--stop", "--port", "8111", "--env-path",
+                               str(tmp_path)]) == 1
+        assert "is not a moevae board (stale" in capsys.readouterr().err
+        assert other.poll() is None  # still running
+        assert not (tmp_path / "board-8111.pid").exists()
+    finally:
+        other.kill()
+        other.wait()
