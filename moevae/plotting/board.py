@@ -86,7 +86,7 @@ class Board:
             self.viewer = AsyncVisdom(host, port, env, self.log_path,
                                       queue_size, username, password,
                                       max_points=max_points)
-            atexit.register(self.flush, 5.0)
+            atexit.register(self._at_exit)
             logger.info("board: %s%s", self.env_url, f" (offline log "
                         f"{self.log_path})" if self.log_path else "")
         self.show_status("running")
@@ -188,6 +188,12 @@ class Board:
             self._closed = self.viewer.close_client(timeout) if isinstance(
                 self.viewer, AsyncVisdom) else True
         return self._closed
+
+    def _at_exit(self) -> None:
+        """The process ends: a board not closed says so, then flushes."""
+        if self._closed is None:
+            self.show_status("exited")
+            self.flush(5.0)
 
     def stop_server(self) -> None:
         """Stop the server this board started, if any (SIGTERM: it saves

@@ -209,3 +209,13 @@ def test_bfloat16_and_one_element_metrics_are_plotted(mock_board,
                             psnr=np.array([30.0])))
     assert line_calls(mock_viewer) == [("loss", "train", [1.0], [2.5]),
                                        ("psnr", "train", [1.0], [30.0])]
+
+
+def test_a_board_left_open_says_exited_when_the_process_ends(mock_board,
+                                                            mock_viewer):
+    mock_board._at_exit()
+    assert 'data-status="exited"' in mock_viewer.text.call_args.args[0]
+    mock_board.close()
+    calls = mock_viewer.text.call_count
+    mock_board._at_exit()  # closed: nothing more
+    assert mock_viewer.text.call_count == calls
