@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from ..argparsing import BoardAddress, OneLineParser, board_address
+from ..argparsing import BoardAddress, OneLineParser, board_address, \
+    env_name
 from ..plotting.journal import Journal
 from ..plotting.transport import RequestRefused, Transport, TransportError
 
@@ -46,8 +47,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--board", type=board_address, default="auto",
                         metavar="URL", help="Visdom server (default "
                         "http://localhost:8097)")
-    parser.add_argument("--env", help="draw into this environment instead "
-                        "of the logged one")
+    parser.add_argument("--env", type=env_name, help="draw into this "
+                        "environment instead of the logged one")
     args = parser.parse_args(argv)
     if args.board is None:
         parser.error("argument --board: off: expected a server URL")

@@ -13,7 +13,6 @@ import html
 import logging
 import subprocess
 import time
-import unicodedata
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 from urllib.parse import quote, urlparse
@@ -22,6 +21,7 @@ import numpy as np
 
 from ..errors import bad_value, check_positive_int
 from ..server.launch import DEFAULT_ENV_PATH, answers, start_local_server
+from ..server.names import check_env_name
 from .client import AsyncVisdom
 from .journal import DEFAULT_MAX_POINTS
 from .transport import base_url
@@ -30,10 +30,6 @@ logger = logging.getLogger("moevae")
 LOG_SCALE_WINDOWS = ("lr",)
 PANE_SIZE = {"width": 400, "height": 300}  # fixed sizes keep the grid tidy
 STATUS_WINDOW = "run_status"
-MAX_ENV_NAME = 200  # visdom saves an environment as <name>.json
-# visdom's page puts the name in URLs unencoded and HTML-escapes it into a
-# script: these characters make it open an empty environment
-UNSAFE = "/\\?#%+&'\"<>"
 
 
 class Board:
@@ -212,27 +208,6 @@ def check_address(port: Any, host: Any, env: Any):
             or not parsed.hostname:
         raise bad_value("host", host, "a URL such as 'http://localhost'")
     return port, host, check_env_name(env)
-
-
-def check_env_name(env: Any) -> str:
-    """Return ``env`` if it can name a Visdom environment, else raise.
-
-    The name goes into the server's file name ``<name>.json``, into URLs
-    that visdom's page builds without encoding them (``env/<name>``) and,
-    HTML-escaped, into a script of that page, so / \\ ? # % + (visdom's
-    separator of compared environments) & ' " < >, control characters,
-    '.json' and names longer than 200 characters are refused (checked in
-    headless Chromium: each opens an empty page); the URL moevae logs is
-    percent-encoded.
-    """
-    if not isinstance(env, str) or not env or len(env) > MAX_ENV_NAME or \
-            env.strip(".") == "" or any(char in env for char in UNSAFE) or \
-            ".json" in env or any(unicodedata.category(char).startswith("C")
-                                  for char in env):
-        raise bad_value("env", env, "a name of 1-200 printable characters "
-                        "without / \\ ? # % + & ' \" < > or '.json' "
-                        "(visdom's page puts it in URLs as it is)")
-    return env
 
 
 def _is_number(value: Any) -> bool:
