@@ -41,6 +41,7 @@ test-all: setup
 benchmark: setup
 	$(PY) benchmarks/bench_epoch.py
 	$(PY) benchmarks/bench_board.py
+	$(PY) benchmarks/bench_board_soak.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

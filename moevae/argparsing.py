@@ -58,6 +58,16 @@ def server_url(text: str) -> BoardAddress:
     return address._replace(auto=False)
 
 
+def env_name(text: str) -> str:
+    """argparse type: a name a Visdom environment (and its page) can take."""
+    from .errors import MoEVAEValueError
+    from .server.names import check_env_name
+    try:
+        return check_env_name(text, "name")
+    except MoEVAEValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def board_address(text: str) -> Optional[BoardAddress]:
     """'auto' -> the default address, 'off' -> None, else an http URL."""
     if text == "auto":

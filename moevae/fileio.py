@@ -5,9 +5,14 @@ goes through :func:`atomic_write`: the data go to a temporary file in the
 same directory, are flushed and fsync'ed, then renamed over the target, and
 the directory is fsync'ed so the rename itself survives a power cut.
 :func:`read_json` reads such files back, or says in one line why not.
+
+JSON written here (and sent to the board) is strict JSON (RFC 8259): a NaN
+or an infinity, which Python's ``json`` would write as the non-standard
+tokens ``NaN``/``Infinity``, becomes ``null`` (see :func:`strict_json`).
 """
 import contextlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -68,9 +73,48 @@ def atomic_save(path: PathLike, writer: Callable[[IO], Any]) -> Path:
     return Path(path)
 
 
+def strict_json(value: Any) -> Any:
+    """A copy of ``value`` that strict JSON can encode.
+
+    Non-finite floats (NaN, +-inf, also as numpy scalars or array items)
+    become None (JSON ``null``, a gap in a plot); numpy scalars and arrays
+    become Python numbers and lists; tuples become lists; dict keys must be
+    strings or numbers (written as strings, as ``json`` does).
+
+    Raises TypeError naming the first value JSON cannot hold (bytes, sets,
+    objects).
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, dict):
+        return {_json_key(key): strict_json(item)
+                for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(item) for item in value]
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return strict_json(value.tolist())  # numpy scalars and arrays
+    raise TypeError(f"{type(value).__name__} value {value!r:.60} is not "
+                    "JSON (expected numbers, strings, lists and dicts)")
+
+
+def _json_key(key: Any) -> Any:
+    if isinstance(key, (str, int, float, bool)) or key is None:
+        return key
+    raise TypeError(f"dict key {key!r:.60} ({type(key).__name__}) is not "
+                    "JSON (expected a string)")
+
+
+def dumps_strict(value: Any, **options: Any) -> str:
+    """``json.dumps`` of :func:`strict_json` (``allow_nan=False``)."""
+    return json.dumps(strict_json(value), allow_nan=False, **options)
+
+
 def write_json(path: PathLike, payload: Any) -> Path:
-    """Write ``payload`` as indented JSON, atomically."""
-    text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
+    """Write ``payload`` as indented strict JSON (NaN/inf -> null),
+    atomically."""
+    text = dumps_strict(payload, indent=2, sort_keys=True) + "\n"
     return atomic_save(path, lambda handle: handle.write(text.encode()))
 
 

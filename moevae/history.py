@@ -1,7 +1,8 @@
 """History: every loss component per (fold, epoch), as pynet records it.
 
-Saved as JSON (not pickle, so loading a history never runs code); the file
-name follows pynet's ``<name>_<fold>_epoch_<epoch>``. ``moevae train``
+Saved as strict JSON (not pickle, so loading a history never runs code;
+a NaN or infinite value is written as ``null`` and read back as NaN); the
+file name follows pynet's ``<name>_<fold>_epoch_<epoch>``. ``moevae train``
 writes both histories of a run to ``history.json`` as
 ``{"train": history, "validation": history}``; :meth:`History.load` reads
 either kind of file.
@@ -110,7 +111,10 @@ class History:
         history.metrics = list(payload["metrics"])
         for step, values in payload["history"]:
             step = tuple(step) if isinstance(step, list) else step
-            history.history[step] = dict(values)
+            # strict JSON wrote NaN/inf as null: read it back as NaN
+            history.history[step] = {key: float("nan") if value is None
+                                     else value
+                                     for key, value in values.items()}
             history.step = step
         return history
 

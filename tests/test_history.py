@@ -122,3 +122,21 @@ def test_a_value_that_is_not_a_number_is_named_and_not_recorded():
     assert history.steps == [0] and history.metrics == ["loss"]
     history.log(1, acc=torch.tensor([0.75]), top=np.array([[0.5]]))
     assert history["acc"][1].tolist()[1] == 0.75
+
+
+def reject_constant(token):
+    raise ValueError(f"non-standard JSON token {token}")
+
+
+def test_non_finite_values_are_strict_json_and_read_back_as_nan(tmp_path):
+    import json
+    history = History("train")
+    history.log((0, 0), loss=float("inf"), psnr=float("nan"), kl=1.0)
+    history.log((0, 1), loss=-float("inf"), psnr=np.float32(2.5), kl=0.5)
+    path = history.save(tmp_path, fold=0, epoch=1)
+    payload = json.loads(path.read_text(), parse_constant=reject_constant)
+    assert payload["history"][0][1]["loss"] is None
+    loaded = History.load(path)
+    assert np.isnan(loaded["loss"][1]).all()
+    np.testing.assert_array_equal(loaded["kl"][1], [1.0, 0.5])
+    assert np.isnan(loaded["psnr"][1][0]) and loaded["psnr"][1][1] == 2.5

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from ..argparsing import BoardAddress, OneLineParser, server_url
-from ..plotting.client import Journal
-from ..plotting.transport import Transport, TransportError
+from ..argparsing import BoardAddress, OneLineParser, env_name, server_url
+from ..plotting.journal import Journal
+from ..plotting.transport import RequestRefused, Transport, TransportError
 
 
 def read_log(path: Path) -> Tuple[Journal, List[int]]:
@@ -89,9 +89,7 @@ def replay(journal: Journal, address: BoardAddress,
             for endpoint, message in messages:
                 transport.post(endpoint, dict(message, eid=env) if env
                                else message)
-        except TransportError as failure:
-            if not str(failure).startswith("HTTP "):
-                raise  # no answer: nothing more can be drawn
+        except RequestRefused as failure:  # (no answer: raised as it is)
             refused.append(str(window))
             error = error or failure
             continue
@@ -108,8 +106,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--board", type=server_url,
                         default="http://localhost:8097", metavar="URL",
                         help="a running Visdom server (default %(default)s)")
-    parser.add_argument("--env", help="draw into this environment instead "
-                        "of the logged one")
+    parser.add_argument("--env", type=env_name, help="draw into this "
+                        "environment instead of the logged one")
     args = parser.parse_args(argv)
     if not args.log.is_file():
         parser.error(f"argument log: {args.log}: no such file")
@@ -125,7 +123,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         count, refused = replay(journal, args.board, args.env)
     except TransportError as error:
         host, port, _ = args.board
-        how = "refuses every window" if str(error).startswith("HTTP ") \
+        how = "refuses every window" if isinstance(error, RequestRefused) \
             else "does not answer"
         print(f"moevae replay: failed: the Visdom server at {host}:{port} "
               f"{how} ({error})", file=sys.stderr)

@@ -1,34 +1,35 @@
-"""Board: pynet's Visdom board, non-blocking, with an offline log.
+"""Board: pynet's Visdom board, non-blocking, with an optional offline log.
 
 ``Board(port=8097, host="http://localhost", env="main")`` as in pynet:
 when nothing answers at that address it starts a local, offline Visdom
-server (``python -m moevae.server``) and says where it is. Its ``viewer``
-has visdom's plotting methods; they queue and return at once (see
-:mod:`moevae.plotting.client`).
+server (``python -m moevae.server``, see :mod:`moevae.server.launch`) and
+says where it is. Its ``viewer`` has visdom's plotting methods; they queue
+and return at once (see :mod:`moevae.plotting.client`). A ``run_status``
+pane says whether the run is running or finished, its last epoch and loss;
+the board server lists every run from these panes on its first page.
 """
 import atexit
+import html
 import logging
 import subprocess
-import sys
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import numpy as np
 
-from ..errors import bad_value
-from ..log import ensure_console_logging
+from ..errors import bad_value, check_positive_int
+from ..server.launch import DEFAULT_ENV_PATH, answers, start_local_server
+from ..server.names import check_env_name
 from .client import AsyncVisdom
-from .transport import answers, base_url
+from .journal import DEFAULT_MAX_POINTS
+from .transport import base_url
 
 logger = logging.getLogger("moevae")
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
-SERVER_START_TIMEOUT_S = 30.0
-DEFAULT_ENV_PATH = Path.home() / ".moevae" / "visdom"
 LOG_SCALE_WINDOWS = ("lr",)
 PANE_SIZE = {"width": 400, "height": 300}  # fixed sizes keep the grid tidy
+STATUS_WINDOW = "run_status"
 
 
 class Board:
@@ -41,9 +42,17 @@ class Board:
         (pynet's options).
     start_server: start a local server when none answers (local hosts).
     log_path: the offline event log (JSON lines, ``moevae replay`` reads
-        it); default ``runs/<env>-<time>/board.jsonl``; False: no log.
+        it), its folder created when first written; default None: no log
+        (``moevae train`` writes ``runs/<name>/board.jsonl``).
     username, password: for a server started with login enabled.
+    queue_size: image/text updates that may wait for a slow server
+        (older ones are dropped; loss points never are).
+    max_points: the most points a line window holds on the server (older
+        points are thinned beyond it, so an epoch costs the same however
+        long the run).
     client: a ready visdom client used synchronously instead (tests).
+
+    Raises MoEVAEValueError for a bad port, host or environment name.
     """
 
     def __init__(self, port: int = 8097, host: str = "http://localhost",
@@ -52,33 +61,64 @@ class Board:
                  start_server: bool = True, log_path: Any = None,
                  username: Optional[str] = None,
                  password: Optional[str] = None, queue_size: int = 64,
-                 client: Any = None):
-        ensure_console_logging()
+                 max_points: int = DEFAULT_MAX_POINTS, client: Any = None):
         self.port, self.host, self.env = check_address(port, host, env)
         self.display_pred, self.prepare_pred = display_pred, prepare_pred
         self._windows: set = set()
         self.url = base_url(host, port)
         self.server: Optional[subprocess.Popen] = None
-        self.log_path: Optional[Path] = None
+        self.log_path: Optional[Path] = Path(log_path) if log_path else None
+        self.last_epoch: Optional[int] = None
+        self.last_loss: Optional[float] = None
+        self._closed: Optional[bool] = None  # close()'s result, once closed
+        check_positive_int("queue_size", queue_size)
+        check_positive_int("max_points", max_points, minimum=10)
         if client is not None:
             self.viewer = client
-            return
-        if start_server and not answers(host, port):
-            self.server = start_local_server(host, port)
-        self.log_path = default_log_path(env) if log_path is None else (
-            Path(log_path) if log_path else None)
-        if self.log_path:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.viewer = AsyncVisdom(host, port, env, self.log_path, queue_size,
-                                  username, password)
-        atexit.register(self.flush, 5.0)
-        logger.info("board: http://%s:%s/env/%s%s", urlparse(self.url).hostname,
-                    self.port, self.env,
-                    f" (offline log {self.log_path})" if self.log_path else "")
+            self.log_path = None
+        else:
+            if start_server and not answers(host, port):
+                self.server = start_local_server(host, port, DEFAULT_ENV_PATH)
+            self.viewer = AsyncVisdom(host, port, env, self.log_path,
+                                      queue_size, username, password,
+                                      max_points=max_points)
+            atexit.register(self._at_exit)
+            logger.info("board: %s%s", self.env_url, f" (offline log "
+                        f"{self.log_path})" if self.log_path else "")
+        self.show_status("running")
+
+    @property
+    def env_url(self) -> str:
+        """The address of this run's page (the name percent-encoded)."""
+        hostname = urlparse(self.url).hostname
+        return f"{urlparse(self.url).scheme}://{hostname}:{self.port}/env/" \
+            f"{quote(self.env, safe='')}"
+
+    def show_status(self, status: str) -> None:
+        """Draw the run_status pane: status, last epoch and loss, time.
+
+        The server's first page lists every run from these panes (the
+        ``data-`` attributes).
+        """
+        epoch = "" if self.last_epoch is None else str(self.last_epoch)
+        loss = "" if self.last_loss is None else f"{self.last_loss:.6g}"
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+        text = (f'<div class="moevae-run" data-status="{html.escape(status)}"'
+                f' data-epoch="{epoch}" data-loss="{loss}" '
+                f'data-updated="{time.time():.0f}"><b>{html.escape(status)}'
+                f'</b>{f", epoch {epoch}" if epoch else ""}'
+                f'{f", loss {loss}" if loss else ""}<br>'
+                f'<small>updated {stamp}</small></div>')
+        self.viewer.text(text, win=STATUS_WINDOW,
+                         opts={"title": "run", "width": PANE_SIZE["width"],
+                               "height": 120})
 
     def update_plots(self, data: Dict[str, Any], epoch: int,
                      fold: int = 0) -> None:
-        """One appended point per value: train and validation share a plot."""
+        """One appended point per value: train and validation share a plot.
+
+        A NaN or infinite value is a gap in its curve.
+        """
         suffix = f" (fold {fold})" if fold else ""
         for key, value in data.items():
             if key == "val_pred":
@@ -92,14 +132,22 @@ class Board:
             window = key[4:] if key.startswith("val_") else key
             trace = ("validation" if key.startswith("val_") else "train")
             self.append_point(window, trace + suffix, epoch, value)
+        self.last_epoch = epoch + 1
+        if _is_number(data.get("loss")):
+            self.last_loss = float(np.asarray(data["loss"]).reshape(-1)[0])
+        self.show_status("running")
 
     def append_point(self, window: str, trace: str, epoch: int, value: Any,
                      title: Optional[str] = None) -> None:
         """Points at x = epoch + 1 (or spread over the epoch, per batch)."""
-        values = np.atleast_1d(np.asarray(value, dtype=np.float64))
+        values = np.asarray(value, dtype=np.float64).reshape(-1)
+        if values.size == 0:
+            return  # nothing to draw (an epoch without batches)
         steps = epoch + np.arange(1, len(values) + 1) / len(values)
+        # markers: a curve of one point (a 1-epoch run) still shows it
         opts = {"title": title or window, "xlabel": "epoch",
-                "ylabel": window, "showlegend": True, **PANE_SIZE}
+                "ylabel": window, "showlegend": True, "markers": True,
+                "markersize": 2 if len(values) > 1 else 5, **PANE_SIZE}
         if window in LOG_SCALE_WINDOWS:
             opts["ytype"] = "log"
         # the first point creates the window with its layout, later ones
@@ -126,17 +174,29 @@ class Board:
             return self.viewer.flush(timeout)
         return True
 
-    def close(self, timeout: float = 10.0) -> bool:
-        """Flush and stop the sender (a server it started keeps running)."""
-        if isinstance(self.viewer, AsyncVisdom):
-            return self.viewer.close_client(timeout)
-        return True
+    def close(self, timeout: float = 10.0, status: str = "finished"
+              ) -> bool:
+        """Mark the run ``status`` (e.g. "finished", "stopped", "failed"),
+        flush (at most ``timeout`` s) and stop the sender (a server it
+        started keeps running). Closing again does nothing."""
+        if self._closed is None:
+            self.show_status(status)
+            self._closed = self.viewer.close_client(timeout) if isinstance(
+                self.viewer, AsyncVisdom) else True
+        return self._closed
+
+    def _at_exit(self) -> None:
+        """The process ends: a board not closed says so, then flushes."""
+        if self._closed is None:
+            self.show_status("exited")
+            self.flush(5.0)
 
     def stop_server(self) -> None:
-        """Stop the server this board started, if any."""
+        """Stop the server this board started, if any (SIGTERM: it saves
+        its environments first)."""
         if self.server is not None and self.server.poll() is None:
             self.server.terminate()
-            self.server.wait(timeout=10)
+            self.server.wait(timeout=15)
 
 
 def check_address(port: Any, host: Any, env: Any):
@@ -147,54 +207,16 @@ def check_address(port: Any, host: Any, env: Any):
     if not isinstance(host, str) or parsed.scheme not in ("http", "https") \
             or not parsed.hostname:
         raise bad_value("host", host, "a URL such as 'http://localhost'")
-    if not isinstance(env, str) or not env or "/" in env:
-        raise bad_value("env", env, "a non-empty name without '/'")
-    return port, host, env
-
-
-def default_log_path(env: str) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{env}-{stamp}" / "board.jsonl"
-
-
-def start_local_server(host: str, port: int,
-                       env_path: Path = DEFAULT_ENV_PATH
-                       ) -> Optional[subprocess.Popen]:
-    """Start ``python -m moevae.server`` in the background; None if not."""
-    hostname = urlparse(host).hostname
-    if hostname not in LOCAL_HOSTS:
-        logger.warning("board: nothing answers at %s and it is not local; "
-                       "no server started", base_url(host, port))
-        return None
-    env_path.mkdir(parents=True, exist_ok=True)
-    log_file = env_path / f"server-{port}.log"
-    command = [sys.executable, "-m", "moevae.server", "--port", str(port),
-               "--host", "127.0.0.1", "--env-path", str(env_path)]
-    with open(log_file, "ab") as output:
-        process = subprocess.Popen(command, stdout=output,
-                                   stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline and process.poll() is None:
-        if answers(host, port, timeout=0.5):
-            logger.info("board: started a Visdom server at "
-                        "http://127.0.0.1:%d (pid %d, log %s); it keeps "
-                        "running after training", port, process.pid, log_file)
-            return process
-        time.sleep(0.2)
-    tail = log_file.read_text(errors="replace").strip().splitlines()[-1:]
-    logger.warning("board: could not start a Visdom server on port %d (%s); "
-                   "training goes on without it", port,
-                   tail[0] if tail else "no answer")
-    if process.poll() is None:
-        process.terminate()
-    return None
+    return port, host, check_env_name(env)
 
 
 def _is_number(value: Any) -> bool:
+    """A real number: a Python/numpy scalar or a one-element array."""
     if isinstance(value, bool):
         return False
-    if hasattr(value, "ndim") and getattr(value, "ndim") == 0:
-        return True
-    return isinstance(value, (int, float, np.number))
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        kind = getattr(value.dtype, "kind", None) or (
+            "f" if getattr(value.dtype, "is_floating_point", False) else "")
+        return int(np.prod(value.shape)) == 1 and kind in ("i", "u", "f")
+    return isinstance(value, (int, float, np.number)) and \
+        not isinstance(value, np.complexfloating)

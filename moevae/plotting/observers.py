@@ -22,6 +22,18 @@ from .board import PANE_SIZE
 
 ZOOM = 5
 logger = logging.getLogger("moevae")
+SAMPLES_PER_ROW = 5
+PANE_CHROME = (14, 60)  # a visdom image pane's border and bars (w, h), px
+
+
+def image_pane(count: int, height: int, width: int, nrow: int,
+               padding: int = 2) -> Dict[str, int]:
+    """Pane size (px) that holds visdom's grid of ``count`` images
+    ``height`` x ``width`` with ``nrow`` per row: stated up front, so the
+    layout never has to move panes when the images arrive."""
+    rows = -(-count // nrow)
+    return {"width": nrow * (width + padding) + padding + PANE_CHROME[0],
+            "height": rows * (height + padding) + padding + PANE_CHROME[1]}
 
 
 @side_effect
@@ -39,7 +51,9 @@ def update_board(signal) -> None:
             continue
         value = getattr(signal, key)
         if isinstance(value, torch.Tensor):
-            value = value.detach().cpu().numpy()
+            value = value.detach().cpu()
+            value = (value.double() if value.is_floating_point() else
+                     value).numpy()  # numpy has no bfloat16
         if key in ARRAY_KEYS:
             data[key] = value
             continue
@@ -121,8 +135,9 @@ def sampling(signal) -> None:
     images = np.asarray([[ndimage.zoom(image, ZOOM, order=0)
                           for image in expert] for expert in decoded])
     images = images / images.max() * 255
-    board.viewer.images(images, opts={"title": "sampling",
-                                      "caption": "sampling"}, win="sampling")
+    board.viewer.images(images, nrow=SAMPLES_PER_ROW, win="sampling", opts={
+        "title": "sampling", "caption": "sampling",
+        **image_pane(len(images), *images.shape[-2:], SAMPLES_PER_ROW)})
 
 
 def mixture_outputs(model, inputs: torch.Tensor):
@@ -164,7 +179,9 @@ class Reconstructions:
             np.clip(images, 0, 1) * 255, nrow=len(inputs),
             win="reconstructions",
             opts={"title": "reconstructions",
-                  "caption": "rows: input, mixture, expert 0..K-1"})
+                  "caption": "rows: input, mixture, expert 0..K-1",
+                  **image_pane(len(images), *images.shape[-2:],
+                               len(inputs))})
 
 
 class ExpertUsage:
@@ -208,4 +225,4 @@ def show_config(board, config: Dict[str, Any]) -> None:
                    f"<td>{html.escape(str(value))}</td></tr>"
                    for key, value in config.items())
     board.viewer.text(f"<table>{rows}</table>", win="config",
-                      opts={"title": "configuration"})
+                      opts={"title": "configuration", **PANE_SIZE})

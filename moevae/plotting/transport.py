@@ -1,27 +1,39 @@
 """HTTP transport to a Visdom server, with timeouts and optional login.
 
 visdom's own client posts without a timeout, so a hung server blocks its
-caller for ever; every request here has one.
+caller for ever; every request here has one. Messages go out as strict JSON
+(a NaN or infinity becomes ``null``: the browser would drop a window holding
+the non-standard ``NaN``/``Infinity`` tokens). Two failures are told apart:
+:class:`ServerDown` (no answer: retry later) and :class:`RequestRefused`
+(the server answered with an HTTP error: retrying the same request is
+pointless).
 """
 import hashlib
-import json
 from typing import Any, Dict, Optional
-from urllib.parse import urlparse, urlunparse
 
 import requests
 
+from ..fileio import dumps_strict
+from ..server.launch import server_url as base_url
+
 CONNECT_TIMEOUT_S = 2.0
+GATEWAY_DOWN = (502, 503, 504)  # a reverse proxy's "the server is down"
 
 
 class TransportError(ConnectionError):
     """The server did not answer, or refused the request."""
 
 
-def base_url(server: str, port: int) -> str:
-    """'http://localhost', 8097 -> 'http://localhost:8097'."""
-    parsed = urlparse(server if "://" in server else f"http://{server}")
-    host = parsed.hostname or "localhost"
-    return urlunparse((parsed.scheme, f"{host}:{port}", "", "", "", ""))
+class ServerDown(TransportError):
+    """No answer: connection refused or lost, or timed out."""
+
+
+class RequestRefused(TransportError):
+    """The server answered this request with an HTTP error status."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
 
 
 class Transport:
@@ -46,8 +58,11 @@ class Transport:
         return self._session
 
     def post(self, endpoint: str, message: Dict[str, Any]) -> str:
+        """POST ``message`` as strict JSON; raise ServerDown,
+        RequestRefused, or TypeError for a value JSON cannot hold."""
+        data = dumps_strict(message)
         return self._request(self.session().post, f"{self.base}/{endpoint}",
-                             data=json.dumps(message))
+                             data=data)
 
     def get(self, path: str = "") -> str:
         return self._request(self.session().get, f"{self.base}/{path}")
@@ -57,19 +72,18 @@ class Transport:
             response = method(url, timeout=self.timeout, **kwargs)
         except requests.RequestException as error:
             self._session = None
-            raise TransportError(_reason(error)) from None
-        if response.status_code >= 400:
-            raise TransportError(f"HTTP {response.status_code} from {url}")
+            raise ServerDown(_reason(error)) from None
+        status = response.status_code
+        if status >= 400:
+            text = f"HTTP {status} {response.reason or ''}".strip() + \
+                f" from {url}"
+            if status in GATEWAY_DOWN:  # a proxy answers for a dead server
+                self._session = None
+                raise ServerDown(text)
+            if status in (401, 403):
+                self._session = None  # log in again next time
+            raise RequestRefused(text, status)
         return response.text
-
-
-def answers(server: str, port: int, timeout: float = 1.0) -> bool:
-    """True if something answers HTTP at the address."""
-    try:
-        requests.get(base_url(server, port), timeout=timeout)
-    except requests.RequestException:
-        return False
-    return True
 
 
 def _reason(error: requests.RequestException) -> str:

@@ -5,7 +5,10 @@ visdom's own launcher listens on every interface unless given
 ``--host`` only (127.0.0.1 by default; 0.0.0.0 inside the Docker image,
 whose port docker-compose publishes on the host's 127.0.0.1 only).
 Defaults can also come from MOEVAE_BOARD_HOST, MOEVAE_BOARD_PORT and
-MOEVAE_BOARD_ENV_PATH. Login: ``--enable-login`` (visdom's
+MOEVAE_BOARD_ENV_PATH. Environments are saved to ``--env-path`` as they
+change (every 2 s, and on SIGTERM/Ctrl-C), so they survive a restart; the
+``main`` environment lists every run. ``moevae board --stop [--port P]``
+stops the board that ``moevae board`` started on that port. Login: ``--enable-login`` (visdom's
 ``-enable_login``, or MOEVAE_BOARD_LOGIN=1) with VISDOM_USERNAME and
 VISDOM_PASSWORD (and optionally VISDOM_COOKIE) in the environment.
 """
@@ -24,8 +27,11 @@ from typing import Any, Dict, List, Optional
 
 from ..argparsing import OneLineParser, port_number
 from .assets import AssetError, install_assets, missing_assets
+from .launch import DEFAULT_ENV_PATH, StopError, remove_pid_file, \
+    stop_board, write_pid_file
+from .persist import SAVE_INTERVAL_S, EnvSaver
+from .runs_index import RunsIndex
 
-DEFAULT_ENV_PATH = Path.home() / ".moevae" / "visdom"
 
 
 class UsageError(ValueError):
@@ -54,6 +60,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         in ("1", "true", "yes"),
                         help="require the login in VISDOM_USERNAME / "
                         "VISDOM_PASSWORD (or set MOEVAE_BOARD_LOGIN=1)")
+    parser.add_argument("--stop", action="store_true",
+                        help="stop the board started by `moevae board` on "
+                        "--port (it saves its environments first)")
     return parser.parse_args(argv)
 
 
@@ -116,16 +125,30 @@ def serve(host: str, port: int, env_path: Path,
     app = Application(port=port, base_url="", env_path=str(env_path) + "/",
                       user_credential=user_credential)
     app.listen(port, address=host, max_buffer_size=1024 ** 3)
+    saver, index = EnvSaver(app.state, env_path), RunsIndex(app)
+
+    def tick() -> None:
+        index.refresh()
+        saver.save_changed()
     loop = ioloop.IOLoop.current()
+    ioloop.PeriodicCallback(tick, SAVE_INTERVAL_S * 1000).start()
+    loop.add_callback(tick)
     signal.signal(signal.SIGTERM,
                   lambda *_: loop.add_callback_from_signal(loop.stop))
+    pid_path = write_pid_file(env_path, port)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     print(f"moevae board: serving http://{shown}:{port} (listening on "
-          f"{host}; environments in {env_path})", flush=True)
+          f"{host}; environments in {env_path}; `moevae board --stop "
+          f"--port {port}` stops it)", flush=True)
     try:
         loop.start()
     except KeyboardInterrupt:
         pass
+    finally:
+        saved = saver.save_changed()
+        remove_pid_file(pid_path)
+        print(f"moevae board: stopped ({saved} changed environment(s) "
+              "saved)", flush=True)
 
 
 def skip_user_css_error(record: logging.LogRecord) -> bool:
@@ -141,6 +164,15 @@ def skip_user_css_error(record: logging.LogRecord) -> bool:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    if args.stop:
+        try:
+            pid = stop_board(args.env_path, args.port)
+        except StopError as error:
+            print(f"moevae board --stop: {error}", file=sys.stderr)
+            return 1
+        print(f"moevae board: stopped the board on port {args.port} "
+              f"(pid {pid})")
+        return 0
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s visdom %(levelname)s %(message)s")
     # one line per HTTP request drowns what matters; failed requests

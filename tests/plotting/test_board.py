@@ -122,7 +122,9 @@ def test_config_pane_escapes_html(mock_board, mock_viewer):
 @pytest.mark.parametrize("options, message", [
     (dict(port=0), "port=0"), (dict(port="8097"), "port='8097'"),
     (dict(host="localhost"), "host='localhost'"),
-    (dict(env="a/b"), "env='a/b'")])
+    (dict(env="a/b"), "env='a/b'"), (dict(queue_size=0), "queue_size=0"),
+    (dict(max_points=2), "max_points=2"),
+    (dict(max_points=1.5), "max_points=1.5")])
 def test_bad_board_arguments(mock_viewer, options, message):
     with pytest.raises(MoEVAEError, match=message):
         Board(client=mock_viewer, **options)
@@ -145,3 +147,75 @@ def test_clustering_monitor_scores_and_draws(mock_board, mock_viewer):
     heatmap = mock_viewer.heatmap.call_args
     assert heatmap.kwargs["X"].shape == (10, 10)
     assert heatmap.kwargs["X"].sum() == 50
+
+
+@pytest.mark.parametrize("env", ["", "a/b", "a\\b", "x.json", "tab\there",
+                                 "nul\x00", "bidi\u202e", "e" * 201, 3,
+                                 "run #1", "a?b", "50%", "a+b", "..", "a&b",
+                                 "it's", 'say "hi"', "<b>"])
+def test_env_names_that_cannot_name_a_file_or_url_are_refused(mock_viewer,
+                                                              env):
+    with pytest.raises(MoEVAEError, match="env=.*expected a name"):
+        Board(client=mock_viewer, env=env)
+
+
+@pytest.mark.parametrize("env, path", [
+    ("run 1", "run%201"), ("a=c;d", "a%3Dc%3Bd"),
+    ("é😀", "%C3%A9%F0%9F%98%80"), ("(x) [y]", "%28x%29%20%5By%5D")])
+def test_the_logged_url_percent_encodes_the_env(mock_viewer, env, path):
+    board = Board(client=mock_viewer, env=env, port=8123)
+    assert board.env_url == f"http://localhost:8123/env/{path}"
+
+
+def test_lines_have_markers_so_a_single_point_shows(mock_board, mock_viewer):
+    mock_board.update_plots({"loss": 1.0}, epoch=0)
+    opts = mock_viewer.line.call_args.kwargs["opts"]
+    assert opts["markers"] and opts["markersize"] >= 4
+
+
+def test_status_pane_tells_status_epoch_and_loss(mock_board, mock_viewer):
+    mock_board.update_plots({"loss": np.float32(3.5), "kl_loss": 1.0},
+                            epoch=2)
+    status = mock_viewer.text.call_args
+    assert status.kwargs["win"] == "run_status"
+    assert 'data-status="running" data-epoch="3" data-loss="3.5"' in \
+        status.args[0]
+    assert mock_board.close(status="stopped")
+    assert 'data-status="stopped"' in mock_viewer.text.call_args.args[0]
+    calls = mock_viewer.text.call_count
+    assert mock_board.close() and mock_viewer.text.call_count == calls
+
+
+def test_board_changes_no_process_state_and_writes_no_file(
+        tmp_path, monkeypatch):
+    import logging
+    from tests.helpers import free_port
+    monkeypatch.chdir(tmp_path)
+    handlers = (logging.getLogger().handlers[:],
+                logging.getLogger("moevae").handlers[:])
+    board = Board(port=free_port(), host="http://127.0.0.1", env="quiet",
+                  start_server=False)
+    board.update_plots({"loss": 1.0}, epoch=0)
+    board.close(0.5)
+    assert list(tmp_path.iterdir()) == []  # no runs/ folder, no log
+    assert (logging.getLogger().handlers,
+            logging.getLogger("moevae").handlers) == handlers
+
+
+def test_bfloat16_and_one_element_metrics_are_plotted(mock_board,
+                                                      mock_viewer):
+    update_board(signal_for(mock_board, epoch=0,
+                            loss=torch.tensor(2.5, dtype=torch.bfloat16),
+                            psnr=np.array([30.0])))
+    assert line_calls(mock_viewer) == [("loss", "train", [1.0], [2.5]),
+                                       ("psnr", "train", [1.0], [30.0])]
+
+
+def test_a_board_left_open_says_exited_when_the_process_ends(mock_board,
+                                                            mock_viewer):
+    mock_board._at_exit()
+    assert 'data-status="exited"' in mock_viewer.text.call_args.args[0]
+    mock_board.close()
+    calls = mock_viewer.text.call_count
+    mock_board._at_exit()  # closed: nothing more
+    assert mock_viewer.text.call_count == calls

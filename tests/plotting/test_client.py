@@ -2,14 +2,17 @@
 import json
 import logging
 import threading
+import time
 from unittest import mock
 
 import numpy as np
 import pytest
 
 from moevae.plotting import client as client_module
+from moevae.plotting import sender as sender_module
 from moevae.plotting.client import AsyncVisdom
-from moevae.plotting.transport import Transport, TransportError
+from moevae.plotting.transport import RequestRefused, ServerDown, \
+    Transport
 
 
 class FakeTransport:
@@ -25,7 +28,7 @@ class FakeTransport:
     def post(self, endpoint, message):
         self.release.wait(10)
         if self.down:
-            raise TransportError("connection refused or lost")
+            raise ServerDown("connection refused or lost")
         self.posts.append((endpoint, message))
         return "ok"
 
@@ -34,7 +37,7 @@ class FakeTransport:
 def fake(monkeypatch):
     transport = FakeTransport()
     monkeypatch.setattr(client_module, "Transport", lambda *a, **k: transport)
-    monkeypatch.setattr(client_module, "BACKOFF_S", (0.05,))
+    monkeypatch.setattr(sender_module, "BACKOFF_S", (0.05,))
     return transport
 
 
@@ -79,8 +82,10 @@ def test_full_queue_drops_oldest_images_never_lines(fake):
     assert viewer.dropped >= 5
     fake.release.set()
     assert viewer.flush(5)
-    sent = windows(fake.posts, "update")
-    assert len(sent) == 10  # every loss point
+    sent = [m for e, m in fake.posts if e == "update"]
+    # every loss point, in order; pending appends merged into one request
+    assert [y for m in sent for y in m["data"][0]["y"]] == list(range(10))
+    assert len(sent) <= 2
     images = [w for e, w in windows(fake.posts, "events")]
     assert images[-3:] == ["img7", "img8", "img9"] and len(images) <= 5
     viewer.close_client(1)
@@ -103,8 +108,10 @@ def test_server_down_warns_once_then_catches_up(fake, caplog):
     assert any("answers again" in r.message for r in caplog.records)
     redraw = fake.posts[fake.posts.index(("close", {"win": None,
                                                     "eid": "d"})):]
-    assert len(windows(redraw, "update")) == 5  # every point
-    images = [m for e, m in redraw if e == "events"]
+    # every point, merged into one request per window
+    loss = [m for e, m in redraw if m.get("win") == "loss"]
+    assert len(loss) == 1 and loss[0]["data"][0]["y"] == [0, 1, 2, 3, 4]
+    images = [m for e, m in redraw if m.get("win") == "sampling"]
     assert len(images) == 1  # only the latest image
     viewer.close_client(1)
 
@@ -117,7 +124,7 @@ def test_bad_data_is_skipped_and_logged_once(fake, caplog):
         viewer.line(Y=np.array([1.0]), X=np.array([0.0]), win="ok",
                     update="append")
         assert viewer.flush(5)
-    assert [r for r in caplog.records if "images(...) failed" in r.message
+    assert [r for r in caplog.records if "images(...) for window" in r.message
             ] and len([r for r in caplog.records if "failed" in r.message]) == 1
     assert windows(fake.posts, "update") == [("update", "ok")]
 
@@ -130,3 +137,143 @@ def test_transport_uses_timeouts():
     transport.post("events", {"a": 1})
     assert session.post.call_args.kwargs["timeout"] == (2.0, 3)
     assert session.post.call_args.args[0] == "http://localhost:8097/events"
+
+
+def reject_constant(token):
+    raise ValueError(f"non-standard JSON token {token}")
+
+
+def strict(message):
+    """The message as the server receives it, parsed strictly."""
+    return json.loads(json.dumps(message, allow_nan=False),
+                      parse_constant=reject_constant)
+
+
+def test_non_finite_values_are_gaps_in_strict_json(fake, tmp_path):
+    log = tmp_path / "board.jsonl"
+    viewer = AsyncVisdom(env="nan", log_path=log)
+    viewer.line(Y=np.array([1.0, np.inf, np.nan, -np.inf, 2.0]),
+                X=np.arange(5), win="psnr", name="train")
+    viewer.line(Y=np.array([np.inf]), X=np.array([5]), win="psnr",
+                name="train", update="append")
+    assert viewer.flush(5)
+    created, appended = [strict(m) for e, m in fake.posts
+                         if e in ("events", "update")]
+    assert created["data"][0]["y"] == [1.0, None, None, None, 2.0]
+    assert appended["data"][0]["y"] == [None]
+    for line in log.read_text().splitlines():
+        json.loads(line, parse_constant=reject_constant)
+    viewer.close_client(1)
+
+
+class RefusingTransport(FakeTransport):
+    """Answers HTTP 500 to every request about window 'bad'."""
+
+    def __init__(self):
+        super().__init__()
+        self.refused = 0
+
+    def post(self, endpoint, message):
+        if message.get("win") == "bad":
+            self.refused += 1
+            raise RequestRefused("HTTP 500 Internal Server Error", 500)
+        return super().post(endpoint, message)
+
+
+def test_a_refused_request_is_dropped_after_one_warning(monkeypatch, caplog):
+    transport = RefusingTransport()
+    monkeypatch.setattr(client_module, "Transport", lambda *a, **k: transport)
+    viewer = AsyncVisdom(env="r")
+    with caplog.at_level(logging.WARNING, logger="moevae"):
+        for epoch in range(5):
+            viewer.text(f"epoch {epoch}", win="bad")
+            viewer.line(Y=np.array([1.0]), X=np.array([epoch]), win="ok",
+                        update="append", name="train")
+            assert viewer.flush(5)  # the server has all it accepts
+    assert transport.refused == 5  # each request once: never retried
+    assert viewer.connected
+    warnings = [r.message for r in caplog.records]
+    assert len(warnings) == 1 and "refused" in warnings[0] and \
+        "HTTP 500" in warnings[0] and "not answering" not in warnings[0]
+    assert sum(len(m["data"][0]["y"]) for e, m in transport.posts
+               if m.get("win") == "ok") == 5
+    viewer.close_client(1)
+
+
+def test_the_sender_survives_any_exception(fake, caplog):
+    viewer = AsyncVisdom(env="x")
+    boom = mock.Mock(side_effect=[RuntimeError("bug"), "ok", "ok", "ok",
+                                  "ok", "ok"])
+    with caplog.at_level(logging.WARNING, logger="moevae"):
+        assert viewer.flush(5)
+        fake.post = boom
+        viewer.text("lost", win="a")
+        viewer.text("kept", win="b")
+        viewer.line(Y=np.array([1.0]), X=np.array([0.0]), win="c")
+        assert viewer.flush(5)
+    assert [c.args[1]["win"] for c in boom.call_args_list] == ["a", "b", "c"]
+    assert any("RuntimeError" in r.message for r in caplog.records)
+    viewer.close_client(1)
+
+
+def test_flush_honours_its_timeout_with_a_hung_server(fake):
+    viewer = AsyncVisdom(env="h")
+    assert viewer.flush(5)
+    fake.release.clear()  # every post now hangs
+    viewer.text("x", win="t")
+    start = time.monotonic()
+    assert not viewer.flush(0.3)
+    assert time.monotonic() - start < 0.6
+    fake.release.set()
+    assert viewer.flush(5)
+    viewer.close_client(1)
+
+
+def test_the_call_that_creates_a_window_is_never_dropped(fake):
+    fake.release.clear()
+    viewer = AsyncVisdom(env="f", queue_size=1)
+    viewer.line(Y=np.array([3.0]), X=np.array([1.0]), win="loss",
+                name="train")
+    for index in range(20):
+        viewer.images(np.zeros((1, 1, 2, 2)), win=None)
+        viewer.text(str(index))
+    fake.release.set()
+    assert viewer.flush(5)
+    assert ("events", "loss") in windows(fake.posts)
+    viewer.close_client(1)
+
+
+def test_the_queue_stays_bounded_and_calls_return_at_once(fake):
+    fake.release.clear()
+    viewer = AsyncVisdom(env="b", queue_size=8)
+    start = time.monotonic()
+    for epoch in range(2000):
+        viewer.line(Y=np.array([1.0, 2.0]), X=np.array([epoch, epoch + .5]),
+                    win="batch_loss", update="append", name="train")
+        viewer.line(Y=np.array([1.0]), X=np.array([epoch]), win="loss",
+                    update="append", name="validation")
+        viewer.images(np.zeros((1, 1, 2, 2)), win="sampling")
+        viewer.text("note")  # no window: droppable
+        viewer.bar(X=np.ones(3), win=f"bars{epoch % 5}")
+    assert time.monotonic() - start < 20
+    assert viewer.backlog() <= 8 + 8  # droppable + one per window/trace
+    fake.release.set()
+    assert viewer.flush(10)
+    points = [y for e, m in fake.posts if m.get("win") == "batch_loss"
+              for y in m["data"][0]["y"]]
+    assert len(points) == 4000
+    viewer.close_client(1)
+
+
+@pytest.mark.parametrize("status, error", [
+    (500, RequestRefused), (400, RequestRefused), (413, RequestRefused),
+    (502, ServerDown), (503, ServerDown), (504, ServerDown)])
+def test_http_errors_are_refusals_unless_a_gateway_says_down(status, error):
+    transport = Transport("http://localhost", 8097)
+    session = mock.Mock()
+    session.post.return_value = mock.Mock(status_code=status, reason="R",
+                                          text="")
+    transport._session = session
+    with pytest.raises(error, match=f"HTTP {status} R from"):
+        transport.post("events", {"y": [float("nan")]})
+    assert session.post.call_args.kwargs["data"] == '{"y": [null]}'

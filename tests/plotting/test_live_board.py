@@ -109,8 +109,6 @@ def test_replay_errors(tmp_path, capsys):
 def test_board_starts_a_local_server_when_none_answers(tmp_path, monkeypatch):
     from moevae.plotting import board as board_module
     monkeypatch.setattr(board_module, "DEFAULT_ENV_PATH", tmp_path / "env")
-    monkeypatch.setattr(board_module.start_local_server, "__defaults__",
-                        (tmp_path / "env",))
     port = free_port()
     board = Board(port=port, host="http://localhost", env="auto",
                   log_path=False)
@@ -124,3 +122,14 @@ def test_board_starts_a_local_server_when_none_answers(tmp_path, monkeypatch):
     finally:
         board.close()
         board.stop_server()
+
+
+def test_replay_refuses_an_env_name_the_page_cannot_open(tmp_path, capsys):
+    good = tmp_path / "good.jsonl"
+    good.write_text('["events", {"win": "a", "eid": "e"}]\n')
+    with pytest.raises(SystemExit) as stop:
+        replay_cli.main([str(good), "--env", "run #1"])
+    assert stop.value.code == 2
+    error = capsys.readouterr().err
+    assert "name='run #1': expected a name" in error and \
+        error.count("\n") == 1

@@ -43,7 +43,8 @@ def test_image_entry_command_serves_offline(tmp_path):
     port = free_port()
     env.update(MOEVAE_BOARD_HOST="127.0.0.1", MOEVAE_BOARD_PORT=str(port),
                MOEVAE_BOARD_ENV_PATH=str(tmp_path / "data"))
-    env.pop("PIP_CONSTRAINT")
+    env.pop("PIP_CONSTRAINT", None)
+    env.pop("PATH", None)  # the image's virtual environment
     process = subprocess.Popen([sys.executable] + command[1:],
                                env=dict(os.environ, **env),
                                stdout=subprocess.PIPE,
@@ -157,3 +158,21 @@ def test_foreground_board_logs_no_line_per_request(tmp_path):
     assert "GET /" not in output and "200" not in output
     assert "Could not open static file" not in output
     assert len(output.strip().splitlines()) <= 2, output
+
+
+def test_image_keeps_no_sources_and_runs_unprivileged():
+    text = (ROOT / "docker" / "Dockerfile").read_text()
+    final = text[text.rindex("\nFROM "):]  # the stage that is the image
+    assert "COPY moevae" not in final and "/src" not in final
+    assert "npm" not in final.replace("npm,", "")
+    user = [line.split()[1] for line in final.splitlines()
+            if line.startswith("USER ")]
+    assert user and user[-1] not in ("root", "0")
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert ignored[ignored.index("*")] == "*"  # only what is listed after
+    allowed = {line[1:].rstrip("/") for line in ignored
+               if line.startswith("!")}
+    copied = {word.rstrip("/") for line in text.splitlines()
+              if line.startswith("COPY ") and "--from" not in line
+              for word in line.split()[1:-1]}
+    assert copied <= allowed and not {".git", ".venv", "runs"} & allowed

@@ -1,0 +1,172 @@
+"""Journal: every window of a board, enough to redraw it, in bounded memory.
+
+A line window is kept as one ``events`` message into which its appended
+points are merged (as visdom's server merges them), so redrawing it is one
+request. Its point count is bounded: when it passes ``max_points``, every
+trace is thinned to every other point (its first and newest points kept),
+as TensorBoard thins old scalars, and the thinned window replaces the one
+on the server. The server's cost of an append grows with the points the
+window holds, so this keeps the board's cost per epoch flat however long
+the run. Other windows keep their latest content (and their appends).
+"""
+import collections
+import copy
+from typing import Any, Callable, Dict, List, Optional, Tuple
+from urllib.parse import quote
+
+from .transport import RequestRefused, Transport
+
+Message = Tuple[str, Dict[str, Any]]  # (endpoint, message)
+WindowKey = Tuple[Optional[str], Optional[str]]  # (env, window)
+DEFAULT_MAX_POINTS = 4000
+
+
+def _is_line_data(data: Any) -> bool:
+    """True for visdom line/scatter traces with x and y lists."""
+    return isinstance(data, list) and bool(data) and all(
+        isinstance(trace, dict) and trace.get("type", "scatter") == "scatter"
+        and isinstance(trace.get("x"), list)
+        and isinstance(trace.get("y"), list) for trace in data)
+
+
+def _is_line_update(message: Dict[str, Any]) -> bool:
+    return (_is_line_data(message.get("data")) and not message.get("delete")
+            and "updateDir" not in message)
+
+
+def count_points(message: Dict[str, Any]) -> int:
+    return sum(len(trace["x"]) for trace in message["data"])
+
+
+def merge_update(window: Dict[str, Any], update: Dict[str, Any]) -> None:
+    """Apply a line ``update`` message to a window's ``events`` message in
+    place, with the semantics of visdom 0.2.4's server (UpdateHandler)."""
+    for key, value in (update.get("layout") or {}).items():
+        if value is not None:
+            window.setdefault("layout", {})[key] = value
+    data, new = window["data"], update["data"]
+    name = update.get("name")
+    indices = [i for i, trace in enumerate(data)
+               if name is None or trace.get("name") == name]
+    if not indices:  # a new trace
+        data.append(dict(copy.deepcopy(new[0]), name=name))
+        return
+    for position, index in zip(range(len(new)), indices):
+        for axis in ("x", "y"):
+            data[index][axis] = (data[index][axis] + list(new[position][axis])
+                                 if update.get("append")
+                                 else list(new[position][axis]))
+
+
+def thin(window: Dict[str, Any]) -> None:
+    """Keep every other point of each trace (first and newest kept)."""
+    for trace in window["data"]:
+        count = len(trace["x"])
+        if count <= 2:
+            continue
+        keep = sorted({0, *range(count - 1, -1, -2)})
+        for axis in ("x", "y"):
+            values = trace[axis]
+            trace[axis] = [values[i] for i in keep]
+        for axis in ("text", "customdata"):
+            if isinstance(trace.get(axis), list) and len(trace[axis]) == count:
+                trace[axis] = [trace[axis][i] for i in keep]
+
+
+class Journal:
+    """Everything needed to redraw the board: per window, its messages."""
+
+    def __init__(self, max_points: int = DEFAULT_MAX_POINTS):
+        self.max_points = max_points
+        self.windows: Dict[WindowKey, List[Message]] = \
+            collections.OrderedDict()
+        self._lines: Dict[WindowKey, Dict[str, Any]] = {}
+
+    def record(self, endpoint: str, message: Dict[str, Any]
+               ) -> List[Message]:
+        """Note one message; return what to post for it (the message, or
+        the whole thinned window when it has grown past ``max_points``)."""
+        key = (message.get("eid"), message.get("win"))
+        if endpoint == "close":
+            for window in list(self.windows):
+                if window[0] == key[0] and key[1] in (None, window[1]):
+                    self.forget(window)
+        elif endpoint == "events":
+            self.forget(key)
+            if _is_line_data(message.get("data")) and key[1] is not None:
+                self._lines[key] = copy.deepcopy(message)
+            self.windows[key] = [(endpoint, message)]
+        elif endpoint == "update":
+            return self._record_update(key, message)
+        return [(endpoint, message)]
+
+    def _record_update(self, key: WindowKey, message: Dict[str, Any]
+                       ) -> List[Message]:
+        line = self._lines.get(key)
+        if key not in self.windows and message.get("append") and \
+                _is_line_update(message) and key[1] is not None:
+            # visdom creates a window that an append names and lacks
+            created = {k: copy.deepcopy(v) for k, v in message.items()
+                       if k not in ("append", "name")}
+            created.setdefault("layout", {})
+            self._lines[key] = created
+            self.windows[key] = [("events", created)]
+            return [("update", message)]
+        if line is None or not _is_line_update(message):
+            self._lines.pop(key, None)
+            self.windows.setdefault(key, []).append(("update", message))
+            return [("update", message)]
+        merge_update(line, message)
+        if count_points(line) <= self.max_points:
+            return [("update", message)]
+        while count_points(line) > self.max_points // 2:
+            before = count_points(line)
+            thin(line)
+            if count_points(line) == before:
+                break
+        return [("events", copy.deepcopy(line))]
+
+    def forget(self, key: WindowKey) -> None:
+        self.windows.pop(key, None)
+        self._lines.pop(key, None)
+
+    def points(self, env: Optional[str], window: str) -> int:
+        """Points the journal holds for a line window (0 if none)."""
+        line = self._lines.get((env, window))
+        return count_points(line) if line else 0
+
+    def messages(self) -> List[Message]:
+        """One message per line window (its merged content), else the
+        window's messages in order."""
+        result: List[Message] = []
+        for key, items in self.windows.items():
+            if key in self._lines:
+                result.append(("events", self._lines[key]))
+            else:
+                result.extend(items)
+        return result
+
+    def envs(self) -> List[str]:
+        return sorted({env for env, _ in self.windows if env is not None})
+
+    def redraw(self, transport: Transport, clear: List[str],
+               env: Optional[str] = None,
+               refused: Optional[Callable[[Message, RequestRefused], None]]
+               = None) -> None:
+        """Empty the ``clear`` environments, then post every window (into
+        ``env`` instead of the logged environments, if given).
+
+        A message the server refuses is passed to ``refused`` (and skipped)
+        when given, else the RequestRefused is raised; ServerDown always is.
+        """
+        for name in clear:
+            transport.post(f"env/{quote(name, safe='')}", {"eid": name})
+            transport.post("close", {"win": None, "eid": name})
+        for endpoint, message in self.messages():
+            try:
+                transport.post(endpoint, dict(message, eid=env) if env
+                               else message)
+            except RequestRefused as error:
+                if refused is None:
+                    raise
+                refused((endpoint, message), error)

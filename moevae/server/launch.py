@@ -1,0 +1,153 @@
+"""Start and stop a board server process (``python -m moevae.server``).
+
+A running ``moevae board`` writes ``board-<port>.pid`` in its environment
+folder; ``moevae board --stop`` (:func:`stop_board`) reads it and ends that
+process with SIGTERM, which saves every environment first.
+"""
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+from urllib.parse import urlparse
+
+import requests
+
+logger = logging.getLogger("moevae")
+DEFAULT_ENV_PATH = Path.home() / ".moevae" / "visdom"
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+SERVER_START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 15.0
+
+
+class StopError(RuntimeError):
+    """No board of ours to stop (one line, for ``moevae board --stop``)."""
+
+
+def server_url(host: str, port: int) -> str:
+    """'http://localhost', 8097 -> 'http://localhost:8097'."""
+    parsed = urlparse(host if "://" in host else f"http://{host}")
+    return f"{parsed.scheme}://{parsed.hostname or 'localhost'}:{port}"
+
+
+def answers(host: str, port: int, timeout: float = 1.0) -> bool:
+    """True if something answers HTTP at the address."""
+    try:
+        requests.get(server_url(host, port), timeout=timeout)
+    except requests.RequestException:
+        return False
+    return True
+
+
+def pid_file(env_path: Path, port: int) -> Path:
+    return Path(env_path).expanduser() / f"board-{port}.pid"
+
+
+def start_local_server(host: str, port: int,
+                       env_path: Optional[Path] = None
+                       ) -> Optional[subprocess.Popen]:
+    """Start ``python -m moevae.server`` in the background, detached (it
+    keeps running after training); None (and a warning) if it cannot."""
+    env_path = Path(env_path or DEFAULT_ENV_PATH).expanduser()
+    if urlparse(host).hostname not in LOCAL_HOSTS:
+        logger.warning("board: nothing answers at %s and it is not local; "
+                       "no server started", server_url(host, port))
+        return None
+    env_path.mkdir(parents=True, exist_ok=True)
+    log_file = env_path / f"server-{port}.log"
+    command = [sys.executable, "-m", "moevae.server", "--port", str(port),
+               "--host", "127.0.0.1", "--env-path", str(env_path)]
+    with open(log_file, "ab") as output:
+        process = subprocess.Popen(command, stdout=output,
+                                   stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline and process.poll() is None:
+        if answers(host, port, timeout=0.5):
+            logger.info("board: started a Visdom server at "
+                        "http://127.0.0.1:%d (pid %d, log %s); it keeps "
+                        "running after training: `moevae board --stop "
+                        "--port %d` stops it", port, process.pid, log_file,
+                        port)
+            return process
+        time.sleep(0.2)
+    tail = log_file.read_text(errors="replace").strip().splitlines()[-1:]
+    logger.warning("board: could not start a Visdom server on port %d (%s); "
+                   "training goes on without it", port,
+                   tail[0] if tail else "no answer")
+    if process.poll() is None:
+        process.terminate()
+    return None
+
+
+def _alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _is_board(pid: int) -> bool:
+    """True unless /proc shows the pid is not a moevae server (reused)."""
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    try:
+        return b"moevae" in cmdline.read_bytes()
+    except OSError:
+        return cmdline.parent.parent.is_dir() is False
+
+
+def stop_board(env_path: Path, port: int,
+               timeout: float = STOP_TIMEOUT_S) -> int:
+    """SIGTERM the ``moevae board`` serving ``port``; wait until it exits
+    (it saves its environments first). Returns its pid.
+
+    Raises StopError when there is no pid file or its process is gone.
+    """
+    path = pid_file(env_path, port)
+    try:
+        pid = int(path.read_text().strip())
+    except (OSError, ValueError):
+        raise StopError(f"no board to stop on port {port}: no readable pid "
+                        f"file {path} (was it started by `moevae board "
+                        "--env-path` elsewhere, or by Docker?)") from None
+    if not _alive(pid) or not _is_board(pid):
+        path.unlink(missing_ok=True)
+        raise StopError(f"no board to stop on port {port}: its process "
+                        f"{pid} is gone or is not a moevae board (stale "
+                        f"{path} removed)")
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return pid
+        time.sleep(0.1)
+    raise StopError(f"the board on port {port} (pid {pid}) did not stop in "
+                    f"{timeout:g} s after SIGTERM")
+
+
+def write_pid_file(env_path: Path, port: int) -> Path:
+    path = pid_file(env_path, port)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{os.getpid()}\n")
+    return path
+
+
+def remove_pid_file(path: Path) -> None:
+    """Remove our pid file (not one a later server wrote over it)."""
+    try:
+        if int(path.read_text().strip()) == os.getpid():
+            path.unlink()
+    except (OSError, ValueError):
+        pass
