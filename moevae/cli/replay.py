@@ -84,7 +84,7 @@ def replay(journal: Journal, address: BoardAddress,
         transport.post(f"env/{name}", {"eid": name})
         transport.post("close", {"win": None, "eid": name})
     drawn, refused, error = 0, [], None
-    for (_, window), messages in journal.windows.items():
+    for (_, window), messages in journal.window_messages():
         try:
             for endpoint, message in messages:
                 transport.post(endpoint, dict(message, eid=env) if env

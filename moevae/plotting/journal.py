@@ -135,16 +135,16 @@ class Journal:
         line = self._lines.get((env, window))
         return count_points(line) if line else 0
 
+    def window_messages(self) -> List[Tuple[WindowKey, List[Message]]]:
+        """Each window with the messages that redraw it: a line window's
+        merged content, else its messages in order."""
+        return [(key, [("events", self._lines[key])] if key in self._lines
+                 else list(items)) for key, items in self.windows.items()]
+
     def messages(self) -> List[Message]:
-        """One message per line window (its merged content), else the
-        window's messages in order."""
-        result: List[Message] = []
-        for key, items in self.windows.items():
-            if key in self._lines:
-                result.append(("events", self._lines[key]))
-            else:
-                result.extend(items)
-        return result
+        """Every window's redrawing messages, in order."""
+        return [message for _, items in self.window_messages()
+                for message in items]
 
     def envs(self) -> List[str]:
         return sorted({env for env, _ in self.windows if env is not None})
