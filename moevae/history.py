@@ -187,7 +187,8 @@ def _payload_problem(payload: Any) -> Optional[str]:
                    for part in steps):
             return f"step {step!r} is not an int or a list of ints"
         if not isinstance(values, dict) or not all(
-                isinstance(value, numbers.Real) for value in values.values()):
+                value is None or isinstance(value, numbers.Real)
+                for value in values.values()):  # null: a NaN written strictly
             return f"step {step!r}: values {values!r} are not " \
                    "{metric: number}"
     return None

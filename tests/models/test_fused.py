@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from moevae.losses import ManagerLoss
-from moevae.models import FusedManager, build_manager, fuse_state_dict, \
-    split_state_dict
+from moevae.models import FusedManager, build_manager, experts, \
+    fuse_state_dict, split_state_dict
 
 
 @pytest.fixture
@@ -18,7 +18,8 @@ def pair():
 def shared_noise(monkeypatch, noise):
     """Both layouts get the same N(0, 1) draws for each expert."""
     draws = iter(noise)
-    monkeypatch.setattr(torch, "randn_like", lambda like: next(draws))
+    monkeypatch.setattr(experts, "batch_noise",
+                        lambda axis, *shape, like: next(draws))
     monkeypatch.setattr(FusedManager, "draw_noise",
                         staticmethod(lambda z_var: noise.transpose(1, 2)))
 
