@@ -27,22 +27,32 @@ class TqdmHandler(logging.StreamHandler):
             self.handleError(record)
 
 
+def _unconfigured(logger: logging.Logger) -> bool:
+    own = [handler for handler in logger.handlers
+           if not isinstance(handler, logging.NullHandler)]
+    return not own and not logging.getLogger().handlers
+
+
+def _add_console_handler(logger: logging.Logger, level: int
+                         ) -> logging.Handler:
+    handler = TqdmHandler()
+    handler.setFormatter(logging.Formatter(FORMAT, DATE_FORMAT))
+    logger.addHandler(handler)
+    if logger.level == logging.NOTSET or logger.level > level:
+        logger.setLevel(level)
+    return handler
+
+
 @contextlib.contextmanager
 def console_logging(level: int = logging.INFO) -> Iterator[None]:
     """Print moevae's INFO lines in the block, unless logging was
     configured; the logger is put back as it was afterwards."""
     logger = logging.getLogger("moevae")
-    own = [handler for handler in logger.handlers
-           if not isinstance(handler, logging.NullHandler)]
-    if own or logging.getLogger().handlers:
+    if not _unconfigured(logger):
         yield
         return
-    handler = TqdmHandler()
-    handler.setFormatter(logging.Formatter(FORMAT, DATE_FORMAT))
     previous_level = logger.level
-    logger.addHandler(handler)
-    if logger.level == logging.NOTSET or logger.level > level:
-        logger.setLevel(level)
+    handler = _add_console_handler(logger, level)
     try:
         yield
     finally:
@@ -51,10 +61,12 @@ def console_logging(level: int = logging.INFO) -> Iterator[None]:
 
 
 def ensure_console_logging(level: int = logging.INFO) -> None:
-    """Print moevae's INFO lines from now on unless logging was configured
-    (for applications, such as the ``moevae`` command, that own their
-    process)."""
-    console_logging(level).__enter__()
+    """Print moevae's lines of ``level`` and above from now on, unless
+    logging was configured (for applications, such as the ``moevae``
+    command, that own their process)."""
+    logger = logging.getLogger("moevae")
+    if _unconfigured(logger):
+        _add_console_handler(logger, level)
 
 
 def format_report(report: Dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from moevae.checkpoint import list_checkpoints, load_checkpoint
 from moevae.errors import NonFiniteLossError
 from moevae.interfaces import DeepLearningInterface
 from moevae.losses import ManagerLoss
-from moevae.models import FusedManager, build_manager
+from moevae.models import FusedManager, build_manager, experts
 from moevae.rng import rng_states
 from tests.helpers import seed_manager
 
@@ -38,7 +38,8 @@ def test_fused_matches_per_expert_with_the_same_noise(monkeypatch):
     x = torch.rand(100, 784, device="cuda")
     noise = torch.randn(10, 100, 20, device="cuda")
     draws = iter(noise)
-    monkeypatch.setattr(torch, "randn_like", lambda like: next(draws))
+    monkeypatch.setattr(experts, "batch_noise",
+                        lambda axis, *shape, like: next(draws))
     monkeypatch.setattr(FusedManager, "draw_noise",
                         staticmethod(lambda z_var: noise.transpose(1, 2)))
     loss = ManagerLoss()
