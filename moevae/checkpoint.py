@@ -38,14 +38,22 @@ def checkpoint_name(fold: int, epoch: int, position: int = 0) -> str:
 
 
 def list_checkpoints(directory: Path) -> List[Path]:
-    """Checkpoints in ``directory``, newest (fold, epoch, batch) first."""
+    """Checkpoints in ``directory``, newest first: by fold, epoch, then an
+    epoch's end after any point within it, then samples into it."""
     found = []
     for path in Path(directory).glob("model_*.pth"):
         match = NAME.match(path.name)
         if match:
-            key = tuple(int(group or 0) for group in match.groups())
+            fold, epoch, position = match.groups()
+            key = (int(fold), int(epoch), position is None,
+                   int(position or 0))
             found.append((key, path))
     return [path for _, path in sorted(found, reverse=True)]
+
+
+def is_mid_epoch(path: Path) -> bool:
+    match = NAME.match(Path(path).name)
+    return bool(match and match.group(3))
 
 
 def save_checkpoint(directory: Path, payload: Dict[str, Any], fold: int,
@@ -73,8 +81,15 @@ def remove_stale_temporaries(directory: Path) -> None:
 
 
 def prune(directory: Path, keep_last: int) -> None:
-    """Delete all but the ``keep_last`` newest checkpoints."""
-    for path in list_checkpoints(directory)[keep_last:]:
+    """Delete all but the ``keep_last`` newest checkpoints, and every
+    mid-epoch one older than the newest complete epoch (superseded)."""
+    found = list_checkpoints(directory)
+    complete = [index for index, path in enumerate(found)
+                if not is_mid_epoch(path)]
+    superseded = [path for path in found[complete[0]:]
+                  if is_mid_epoch(path)] if complete else []
+    kept = [path for path in found if path not in superseded]
+    for path in superseded + kept[keep_last:]:
         try:
             path.unlink()
         except OSError as error:

@@ -108,3 +108,18 @@ def test_missing_checkpoint_folder_for_resume():
                        "checkpointdir"):
         linear_interface().training(regression_manager(), nb_epochs=1,
                                     resume=True)
+
+
+def test_an_epoch_end_is_newer_than_any_point_within_it(tmp_path):
+    for name in ("model_0_epoch_1_sample_40.pth", "model_0_epoch_1.pth",
+                 "model_0_epoch_0.pth", "model_0_epoch_2_sample_20.pth",
+                 "model_0_epoch_0_batch_3.pth"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p in ckpt.list_checkpoints(tmp_path)] == [
+        "model_0_epoch_2_sample_20.pth", "model_0_epoch_1.pth",
+        "model_0_epoch_1_sample_40.pth", "model_0_epoch_0.pth",
+        "model_0_epoch_0_batch_3.pth"]
+    ckpt.prune(tmp_path, keep_last=3)  # superseded mid-epoch ones go first
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "model_0_epoch_0.pth", "model_0_epoch_1.pth",
+        "model_0_epoch_2_sample_20.pth"]

@@ -356,3 +356,20 @@ def test_stop_anywhere_then_resume_with_a_change_is_exact(
     train(reference, None, epochs + extra_epochs)
     assert same_weights(resumed, reference)
     assert len(history) == epochs + extra_epochs
+
+
+def test_a_finished_epoch_supersedes_its_mid_epoch_checkpoint(tmp_path):
+    net = interface()
+    net.add_observer("after_batch", lambda s: s.batch == 2 and os.kill(
+        os.getpid(), signal.SIGINT))
+    with pytest.raises(TrainingInterrupted):
+        train(net, tmp_path, 2)
+    train(interface(), tmp_path, 2, resume=True)
+    assert [p.name for p in list_checkpoints(tmp_path)] == [
+        "model_0_epoch_1.pth", "model_0_epoch_0.pth"]
+    resumed = interface(lr=0.05)
+    train(resumed, tmp_path, 3, resume=True)
+    reference = interface()
+    switch_lr_at(reference, 2 * ROWS // BATCH, 0.05)
+    train(reference, None, 3)
+    assert same_weights(resumed, reference)
