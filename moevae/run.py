@@ -129,6 +129,14 @@ class Run:
     def resume(self, net: Any) -> None:
         """Continue from the newest complete checkpoint (else begin)."""
         found = self.checkpointer.newest()
+        existing = self.checkpointer.existing()
+        if found is None and existing:
+            raise CheckpointError(
+                f"{self.checkpointer.directory}: none of its checkpoints "
+                f"({', '.join(p.name for p in existing[:3])}"
+                f"{', ...' if len(existing) > 3 else ''}) is a complete "
+                "moevae checkpoint; expected a moevae run's folder (nothing "
+                "was changed)")
         if found is None:
             logger.warning("resume: no complete checkpoint in %s; starting "
                            "from the beginning", self.checkpointer.directory)

@@ -373,3 +373,14 @@ def test_a_finished_epoch_supersedes_its_mid_epoch_checkpoint(tmp_path):
     switch_lr_at(reference, 2 * ROWS // BATCH, 0.05)
     train(reference, None, 3)
     assert same_weights(resumed, reference)
+
+
+def test_resume_never_overwrites_checkpoints_it_cannot_read(tmp_path):
+    for name in ("model_0_epoch_0.pth", "model_0_epoch_5.pth"):
+        torch.save({"model": {"w": torch.ones(1)}}, tmp_path / name)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(CheckpointError, match="model_0_epoch_5.pth, "
+                       "model_0_epoch_0.pth\\) is a complete moevae "
+                       "checkpoint"):
+        train(interface(), tmp_path, 2, resume=True)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
