@@ -4,10 +4,11 @@
 the forward pass under autocast, pynet's loss protocol (a model returns
 ``output`` or ``(output, {layer outputs})``, a loss returns ``loss`` or
 ``(loss, {components})``), backward, the optimizer step, and the non-finite
-policy. A NaN or infinite loss is never applied to the weights:
+policy. A NaN or infinite loss or gradient never reaches the weights:
 
 - on the CPU (and with any optimizer that is not fused) the loss is checked
-  before backward: 'raise' stops with the batch named, 'skip' drops it;
+  before backward, the gradients after it: 'raise' stops with the batch
+  named, 'skip' drops it;
 - on CUDA with a fused optimizer the check stays on the device, so steps
   never wait for the host: the fused kernel's ``found_inf`` input turns a
   non-finite step into a no-op (weights, moments and step count untouched),
@@ -52,6 +53,7 @@ class EpochTotals:
     kept: Optional[torch.Tensor] = None
     sums: Dict[str, torch.Tensor] = field(default_factory=dict)
     batch_losses: List[torch.Tensor] = field(default_factory=list)
+    counted_flags: List[torch.Tensor] = field(default_factory=list)
 
     def add(self, result: StepResult) -> None:
         """Count a batch; a non-finite one adds nothing to the sums."""
@@ -60,6 +62,7 @@ class EpochTotals:
         finite = result.finite
         loss = result.loss.detach().float()
         self.batch_losses.append(loss)
+        self.counted_flags.append(finite)
         self.kept = finite.float() if self.kept is None else \
             self.kept + finite
         for name, value in (("loss", loss), *result.components.items()):
@@ -84,10 +87,11 @@ class EpochTotals:
                 zip(names, values[1:])}
 
     def first_nonfinite(self) -> Optional[int]:
-        """1-based index of the first non-finite batch loss, or None."""
-        if not self.batch_losses:
+        """1-based index (in this process's batches) of the first batch
+        that did not count (a non-finite loss or gradient), or None."""
+        if not self.counted_flags:
             return None
-        bad = (~torch.isfinite(torch.stack(self.batch_losses))).nonzero()
+        bad = (~torch.stack(self.counted_flags)).nonzero()
         return int(bad[0]) + 1 if len(bad) else None
 
     def state_dict(self) -> Dict[str, Any]:
@@ -168,19 +172,32 @@ class OptimisationStep:
         result.finite = net.distributed.all(result.finite)
         if self.deferred:
             result.loss.backward()
+            result.finite = result.finite & self.gradients_finite()
             net.optimizer.found_inf = (~result.finite).float()
             try:
                 net.optimizer.step()
             finally:
                 del net.optimizer.found_inf
             return result
-        if not bool(result.finite):
-            if net.nonfinite == "raise":
-                raise nonfinite_error(where, result)
-            return result
-        result.loss.backward()
-        net.optimizer.step()
+        if bool(result.finite):
+            result.loss.backward()
+            result.finite = self.gradients_finite()
+            if bool(result.finite):
+                net.optimizer.step()
+                return result
+            net.optimizer.zero_grad(set_to_none=True)
+        if net.nonfinite == "raise":
+            raise nonfinite_error(where, result)
         return result
+
+    def gradients_finite(self) -> torch.Tensor:
+        """True (a 0-d bool tensor) when every gradient is finite: a
+        finite loss can still have NaN gradients (sqrt at 0...)."""
+        grads = [param.grad for group in self.net.optimizer.param_groups
+                 for param in group["params"] if param.grad is not None]
+        if not grads:
+            return torch.ones((), dtype=torch.bool, device=self.net.device)
+        return torch.isfinite(torch.nn.utils.get_total_norm(grads))
 
     def evaluate(self, item: Any) -> StepResult:
         """Forward and loss of ``item`` without gradients; a non-finite
@@ -241,12 +258,15 @@ class OptimisationStep:
 
 
 def nonfinite_error(where: str, result: StepResult) -> NonFiniteLossError:
-    bad = [name for name, value in result.components.items()
-           if not bool(torch.isfinite(value))] or ["loss"]
-    return NonFiniteLossError(
-        f"{where}: non-finite loss {result.loss.item()} (components: "
-        f"{', '.join(bad)}); the weights were not updated and the last "
-        "checkpoint is kept")
+    if bool(torch.isfinite(result.loss)):
+        what = f"non-finite gradients (loss {result.loss.item():.6g})"
+    else:
+        bad = [name for name, value in result.components.items()
+               if not bool(torch.isfinite(value))] or ["loss"]
+        what = (f"non-finite loss {result.loss.item()} (components: "
+                f"{', '.join(bad)})")
+    return NonFiniteLossError(f"{where}: {what}; the weights were not "
+                              "updated and the last checkpoint is kept")
 
 
 def collect(result, layer_names: Optional[List[str]]) -> torch.Tensor:

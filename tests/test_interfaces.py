@@ -251,3 +251,41 @@ def test_interface_resume_needs_a_checkpoint_with_an_optimizer(tmp_path):
     torch.save(torch.nn.Linear(3, 1).state_dict(), tmp_path / "weights.pth")
     with pytest.raises(MoEVAEError, match="resume=True: expected pretrained"):
         linear_interface(resume=True, pretrained=str(tmp_path / "weights.pth"))
+
+
+class SqrtLoss(torch.nn.Module):
+    """Finite loss, NaN gradients: d sqrt(u)/du at u = 0."""
+
+    def forward(self, outputs, targets):
+        return torch.sqrt(0 * outputs.sum()) + ((outputs - targets) ** 2
+                                               ).mean()
+
+
+@pytest.mark.parametrize("nonfinite", ["raise", "skip"])
+def test_nan_gradients_of_a_finite_loss_never_reach_the_weights(nonfinite):
+    interface = linear_interface(loss=SqrtLoss(), nonfinite=nonfinite)
+    before = [p.detach().clone() for p in interface.model.parameters()]
+    if nonfinite == "raise":
+        with pytest.raises(NonFiniteLossError, match="batch 1/4: "
+                           "non-finite gradients"):
+            interface.training(regression_manager(), nb_epochs=1,
+                               with_validation=False)
+    else:
+        with pytest.raises(NonFiniteLossError, match="every batch was "
+                           "skipped"):
+            interface.training(regression_manager(), nb_epochs=1,
+                               with_validation=False)
+    assert all(torch.equal(a, b) for a, b in
+               zip(before, interface.model.parameters()))
+
+
+def test_the_device_side_check_skips_nan_gradients_too():
+    interface = linear_interface(loss=SqrtLoss(), optimizer_name="Adam",
+                                 nonfinite="raise")
+    interface.step.deferred = True  # as on CUDA with a fused optimizer
+    before = [p.detach().clone() for p in interface.model.parameters()]
+    with pytest.raises(NonFiniteLossError, match="at batch 1/"):
+        interface.training(regression_manager(), nb_epochs=1,
+                           with_validation=False)
+    assert all(torch.equal(a, b) for a, b in
+               zip(before, interface.model.parameters()))
