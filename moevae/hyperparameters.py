@@ -38,10 +38,7 @@ def apply_changed_groups(optimizer: torch.optim.Optimizer,
                          now: List[Dict[str, Any]]) -> List[str]:
     """Put back the hyper-parameters given now that differ from the ones
     the saved run was built with (the loaded state has the saved ones);
-    return the names of those that changed."""
-    if len(saved) != len(now):
-        raise bad_value("optimizer", f"{len(now)} parameter group(s)",
-                        f"{len(saved)}, as in the saved run")
+    return the names of those that changed (see check_group_changes)."""
     changed = []
     for index, (group, old, new) in enumerate(zip(optimizer.param_groups,
                                                   saved, now)):
@@ -66,3 +63,23 @@ def scheduler_settings(scheduler: Any) -> Dict[str, Any]:
                          if key not in SCHEDULER_PROGRESS and
                          isinstance(plain(value), (int, float, bool, str,
                                                    list, type(None)))}}
+
+
+# settings that change what the optimizer keeps per parameter: a saved
+# state cannot be continued with another value
+STATE_SHAPING = ("amsgrad",)
+
+
+def check_group_changes(saved: List[Dict[str, Any]],
+                        now: List[Dict[str, Any]], source: str) -> None:
+    """Refuse, in one line, group changes no resumed state can follow."""
+    if len(saved) != len(now):
+        raise bad_value("optimizer", f"{len(now)} parameter group(s)",
+                        f"{len(saved)}, as in {source}")
+    for index, (old, new) in enumerate(zip(saved, now)):
+        for key in STATE_SHAPING:
+            if key in old and key in new and old[key] != new[key]:
+                raise bad_value(key, new[key], f"{old[key]} as in {source} "
+                                f"(parameter group {index}): the saved "
+                                "optimizer state has no room for another "
+                                "value")

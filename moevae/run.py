@@ -33,8 +33,8 @@ from .checkpoint import Checkpointer, checkpoint_name, load_model_state
 from .errors import CheckpointError, MoEVAEValueError, bad_value, \
     check_positive_int
 from .history import History
-from .hyperparameters import apply_changed_groups, group_settings, \
-    scheduler_settings
+from .hyperparameters import apply_changed_groups, check_group_changes, \
+    group_settings, scheduler_settings
 from .rng import rng_states, set_rng_states
 from .step import EpochTotals
 
@@ -165,9 +165,6 @@ class Run:
         self.checkpointer.best = payload.get("best")
         self.initial = payload.get("initial") or \
             self.checkpointer.load_initial()
-        if self.initial is None:
-            raise CheckpointError(f"{self.checkpointer.directory}: no "
-                                  "initial.pth; expected the run's folder")
         legacy = payload["format"].endswith("-1")
         done = position == 0 and epoch + 1 >= self.nb_epochs
         ranks = payload.get("rng_of_ranks") or [payload["rng"]]
@@ -177,6 +174,11 @@ class Run:
                       "rng": rng, "loader": payload["loader"],
                       "partial": payload.get("partial") if position else None,
                       "fold_done": done, "legacy": legacy}
+        if self.initial is None and (done or self.folds_to_train()[1:]):
+            raise CheckpointError(
+                f"{self.checkpointer.directory}: no initial.pth, which the "
+                f"folds after fold {fold} start from; expected the run's "
+                "checkpoint folder")
         logger.info("resume: continuing from %s (fold %d, epoch %d%s) to "
                     "epoch %d", path.name, fold, epoch + 1,
                     f", sample {position}" if position and not legacy
@@ -201,12 +203,19 @@ class Run:
                            "records no settings; its optimizer settings "
                            "are used", path.name)
             return
-        before = [f for f in self.folds[:self.folds.index(fold)]
-                  if f not in saved["folds"]]
+        earlier = self.folds[:self.folds.index(fold)]
+        before = [f for f in earlier if f not in saved["folds"]]
         if before:
             raise bad_value("fold_index", None, f"the saved run's folds "
                             f"{saved['folds']}: folds {before} come before "
                             f"fold {fold} and were never trained")
+        if earlier and self.nb_epochs > saved["nb_epochs"]:
+            raise bad_value("nb_epochs", self.nb_epochs,
+                            f"{saved['nb_epochs']}, as the saved run: its "
+                            f"folds {earlier} are done with "
+                            f"{saved['nb_epochs']} epochs and would stay "
+                            "shorter (train more epochs on one fold with "
+                            "fold_index)")
         old, new = saved["fingerprints"].get(str(fold),
                                              saved["fingerprints"].get(fold)
                                              ), self.fingerprints[fold]
@@ -219,6 +228,8 @@ class Run:
         if old_class != type(net.optimizer).__name__:
             raise bad_value("optimizer", type(net.optimizer).__name__,
                             f"{old_class}, the optimizer of {path.name}")
+        check_group_changes(saved["optimizer"]["groups"],
+                            self.settings["optimizer"]["groups"], path.name)
 
     def restore_scheduler(self, state: Optional[Dict[str, Any]],
                           saved: Optional[Dict[str, Any]]) -> None:
@@ -345,8 +356,22 @@ def fold_list(manager: Any, fold_index: Optional[int]) -> List[int]:
     return [int(fold_index)]
 
 
+FINGERPRINT_SAMPLES = 64  # rows whose content is hashed, evenly spaced
+
+
 def fingerprint(dataset: Any) -> str:
-    """A short hash of a data set's rows (which samples, in which order)."""
+    """A short hash of a data set: which rows, in which order, and the
+    content of up to 64 of them (their raw inputs), so that other data with
+    the same row numbers is told apart."""
     rows = np.asarray(getattr(dataset, "indices", range(len(dataset))),
                       dtype=np.int64)
-    return f"{len(rows)} rows/" + hashlib.sha1(rows.tobytes()).hexdigest()[:12]
+    digest = hashlib.sha1(rows.tobytes())
+    inputs = getattr(dataset, "inputs", None)
+    if inputs is not None and len(rows):
+        picked = rows[np.linspace(0, len(rows) - 1, min(
+            len(rows), FINGERPRINT_SAMPLES)).astype(int)]
+        try:
+            digest.update(np.ascontiguousarray(inputs[picked]).tobytes())
+        except (TypeError, IndexError, ValueError):
+            pass  # inputs that cannot be indexed so: rows only
+    return f"{len(rows)} rows/{digest.hexdigest()[:12]}"

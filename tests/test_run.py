@@ -211,11 +211,58 @@ def test_resume_with_only_a_torn_write_starts_from_the_beginning(tmp_path,
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-def test_a_checkpoint_without_its_initial_states_is_refused(tmp_path):
-    train(interface(), tmp_path, 1)
+def test_initial_states_are_needed_only_for_the_folds_after(tmp_path):
+    manager = DataManager.from_numpy(
+        train_inputs=np.random.default_rng(0).random((40, 3), np.float32),
+        train_outputs=np.zeros((40, 1), np.float32), batch_size=8)
+    train(interface(), tmp_path, 1, manager=manager)
     (tmp_path / "initial.pth").unlink()
-    with pytest.raises(CheckpointError, match="no initial.pth"):
-        train(interface(), tmp_path, 2, resume=True)
+    history, _ = train(interface(), tmp_path, 2, resume=True,
+                       manager=manager)  # one fold: not needed
+    assert len(history) == 2
+
+
+def folds_manager(folder, folds=3):
+    import pandas as pd
+    inputs = np.random.default_rng(0).random((48, 3), np.float32)
+    np.save(folder / "x.npy", inputs)
+    np.save(folder / "y.npy", inputs[:, 1:2] - inputs[:, 2:3])
+    pd.DataFrame({"label": [0, 1] * 24}).to_csv(folder / "m.tsv", sep="\t",
+                                                index=False)
+    return DataManager(str(folder / "x.npy"), str(folder / "m.tsv"),
+                       output_path=str(folder / "y.npy"),
+                       number_of_folds=folds, test_size=0, batch_size=8)
+
+
+def test_more_epochs_on_a_multi_fold_run_are_refused(tmp_path):
+    checkpoints = tmp_path / "ck"
+    train(interface(), checkpoints, 2, manager=folds_manager(tmp_path))
+    before = {p.name: p.read_bytes() for p in checkpoints.iterdir()}
+    with pytest.raises(MoEVAEValueError, match=r"nb_epochs=4: expected 2, "
+                       r"as the saved run: its folds \[0, 1\] are done"):
+        train(interface(), checkpoints, 4, resume=True,
+              manager=folds_manager(tmp_path))
+    assert {p.name: p.read_bytes() for p in checkpoints.iterdir()} == before
+
+
+def test_the_same_rows_with_other_content_are_refused(tmp_path):
+    train(interface(), tmp_path, 1)
+    other = data()
+    other.inputs[:, 1] = 1 - other.inputs[:, 1]  # same ids, other pixels
+    with pytest.raises(MoEVAEValueError, match="training rows differ"):
+        train(interface(), tmp_path, 2, resume=True, manager=other)
+
+
+def test_an_optimizer_state_change_is_refused_before_any_weight_moves(
+        tmp_path):
+    train(interface(), tmp_path, 1)
+    net = interface(amsgrad=True)
+    before = [p.detach().clone() for p in net.model.parameters()]
+    with pytest.raises(MoEVAEValueError, match="amsgrad=True: expected "
+                       "False"):
+        train(net, tmp_path, 2, resume=True)
+    assert all(torch.equal(a, b) for a, b in
+               zip(before, net.model.parameters()))
 
 
 # -- case 4: configuration errors before the first batch --------------------
