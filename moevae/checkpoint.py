@@ -12,15 +12,18 @@ starts from are written once per run, to ``initial.pth``.
 ``torch.load(weights_only=True)``: a checkpoint can never run code.
 """
 import contextlib
+import fcntl
+import os
 import logging
 import re
 import shutil
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import torch
 
-from .errors import CheckpointError, CheckpointWriteError, bad_value
+from .errors import CheckpointError, CheckpointWriteError, \
+    MoEVAEValueError, bad_value
 from .fileio import atomic_save, atomic_write
 
 logger = logging.getLogger("moevae")
@@ -28,6 +31,7 @@ FORMAT = "moevae-checkpoint-2"
 FORMATS = ("moevae-checkpoint-1", FORMAT)  # the first release wrote -1
 INITIAL_FORMAT = "moevae-initial-1"
 INITIAL_NAME = "initial.pth"
+LOCK_NAME = ".lock"
 NAME = re.compile(r"^model_(\d+)_epoch_(\d+)(?:_(?:batch|sample)_(\d+))?\.pth$")
 BEST_NAME = "best.pth"
 
@@ -204,13 +208,13 @@ class Checkpointer:
 
     Writes every checkpoint atomically, keeps the ``keep_last`` newest and
     a copy of the best by validation loss (``best.pth``), writes the run's
-    initial states once (``initial.pth``) and finds where to resume.
+    initial states once (``initial.pth``), finds where to resume, and is
+    held by one training process at a time (:meth:`held`).
 
     Raises MoEVAEValueError when the folder cannot be created.
     """
 
-    def __init__(self, directory: Any, keep_last: int = 2,
-                 clean: bool = True):
+    def __init__(self, directory: Any, keep_last: int = 2):
         self.directory = Path(directory).expanduser()
         self.keep_last = keep_last
         self.best: Optional[float] = None
@@ -219,11 +223,37 @@ class Checkpointer:
         except OSError as error:
             raise bad_value("checkpointdir", str(self.directory),
                             f"a writable folder ({error.strerror})") from None
-        if clean:  # (under torchrun, rank 0's writes are not stale)
-            remove_stale_temporaries(self.directory)
 
     def __repr__(self) -> str:
         return f"Checkpointer({str(self.directory)!r})"
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold the folder for this process while it trains: a second
+        process training into it is refused (one line) instead of both
+        pruning each other's checkpoints. An advisory lock (``flock``),
+        released when the process ends, however it ends."""
+        path = self.directory / LOCK_NAME
+        handle = open(path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise MoEVAEValueError(
+                f"checkpointdir={str(self.directory)!r}: expected a folder "
+                f"no other process trains into (held by {holder})") from None
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}")
+            handle.flush()
+            remove_stale_temporaries(self.directory)  # nobody else writes
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
 
     def existing(self) -> List[Path]:
         """The checkpoints already in the folder, newest first."""

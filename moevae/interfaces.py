@@ -146,6 +146,7 @@ class DeepLearningInterface(Observable):
         run = Run.plan(self, manager, nb_epochs, checkpointdir, fold_index,
                        scheduler, with_validation, save_after_epochs, resume)
         with self._training_session(), StopSignals() as stop, \
+                run.folder_held(self), \
                 kept_shared_state(self.model, self.device, rng=False):
             run.resume(self) if resume else run.begin(self)
             for fold in run.folds_to_train():

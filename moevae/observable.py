@@ -16,9 +16,11 @@ Two kinds of observers, as in pynet's use of them:
   do): an exception is logged once, with its traceback, and training goes
   on.
 
-Either kind runs inside :meth:`Observable.observer_guard`, which a training
-interface uses to put back what an observer may change by accident (the
-model's train/eval mode, the random streams, the grad mode).
+Every observer runs inside :meth:`Observable.observer_guard`, which a
+training interface uses to put back what an observer may change by
+accident (the model's train/eval mode, the random streams, the grad mode),
+except one registered with ``side_effect=False``: a callback that declares
+it changes training keeps whatever it changes (e.g. reseeding).
 """
 import contextlib
 import enum
@@ -86,7 +88,8 @@ class Observable:
     """Base class of objects that notify observers of declared signals."""
 
     def __init__(self, signals: Iterable[Union[str, Signal]]):
-        self._observers: Dict[Signal, List[Tuple[Observer, bool]]] = {
+        self._observers: Dict[Signal, List[Tuple[Observer,
+                                                  Optional[bool]]]] = {
             self._as_signal(signal, list(Signal)): [] for signal in signals}
         self._failed: Set[int] = set()
         self._locked = False
@@ -113,14 +116,16 @@ class Observable:
 
         ``side_effect``: True for plotting/logging observers whose errors
         are logged once while training goes on; False for callbacks that
-        change training, whose errors stop it; None (default) reads the
-        observer's ``side_effect`` attribute (False when absent).
+        change training on purpose: errors stop training and nothing they
+        change is put back; None (default) reads the observer's
+        ``side_effect`` attribute, else errors stop training and shared
+        state is put back (see the module doc).
         """
         signal = self._as_signal(signal, self._observers)
         _check_observer(observer)
         if side_effect is None:
-            side_effect = bool(getattr(observer, "side_effect", False))
-        elif not isinstance(side_effect, bool):
+            side_effect = getattr(observer, "side_effect", None)
+        if side_effect is not None and not isinstance(side_effect, bool):
             raise bad_type("side_effect", side_effect, "None, True or False")
         entries = self._observers[signal]
         if all(entry != observer for entry, _ in entries):
@@ -160,17 +165,19 @@ class Observable:
         try:
             message = SignalObject(object=self, signal=signal.value, **values)
             return [result for result in (
-                self._call(observer, message, strict or not is_side_effect)
-                for observer, is_side_effect in list(self._observers[signal])
-                if self.runs_side_effects or not is_side_effect)
+                self._call(observer, message, strict or not side,
+                           guarded=side is not False)
+                for observer, side in list(self._observers[signal])
+                if self.runs_side_effects or not side)
                 if result is not None]
         finally:
             self._locked = False
 
     def _call(self, observer: Observer, message: SignalObject,
-              strict: bool) -> Any:
+              strict: bool, guarded: bool = True) -> Any:
         try:
-            with self.observer_guard():
+            with self.observer_guard() if guarded else \
+                    contextlib.nullcontext():
                 return observer(message)
         except Exception:
             if strict:

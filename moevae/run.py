@@ -19,12 +19,14 @@ line naming the saved and the new value (see :meth:`Run.resume`):
 - the data (each fold's training rows), the fold, the model and the
   optimizer class must be the saved run's: refused otherwise.
 """
+import contextlib
 import copy
 import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, ContextManager, Dict, List, Optional, \
+    Tuple
 
 import numpy as np
 import torch
@@ -91,8 +93,7 @@ class Run:
             raise bad_value("resume", resume, "a checkpointdir to resume "
                             "from")
         checkpointer = None if checkpointdir is None else Checkpointer(
-            checkpointdir, net.keep_checkpoints,
-            clean=net.distributed.is_main)
+            checkpointdir, net.keep_checkpoints)
         if checkpointer is not None and not resume and checkpointer.existing():
             raise bad_value("checkpointdir", str(checkpointer.directory),
                             "an empty folder or resume=True (it holds the "
@@ -113,6 +114,12 @@ class Run:
                 "optimizer": {"class": type(net.optimizer).__name__,
                               "groups": group_settings(net.optimizer)},
                 "scheduler": scheduler_settings(self.scheduler)}
+
+    def folder_held(self, net: Any) -> ContextManager[Any]:
+        """The checkpoint folder, held by rank 0 while it trains."""
+        if self.checkpointer is None or not net.distributed.is_main:
+            return contextlib.nullcontext()
+        return self.checkpointer.held()
 
     # -- start -------------------------------------------------------------
     def begin(self, net: Any) -> None:

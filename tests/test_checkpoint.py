@@ -43,7 +43,7 @@ def test_disk_full_is_clear_and_keeps_the_previous(tmp_path, monkeypatch):
         "model_0_epoch_1.pth", "model_0_epoch_0.pth"]
     assert ckpt.load_checkpoint(tmp_path / "model_0_epoch_1.pth")["epoch"] \
         == 1
-    assert not list(tmp_path.glob(".*"))
+    assert not list(tmp_path.glob(".*.tmp"))
 
 
 def test_read_only_folder(tmp_path, monkeypatch):

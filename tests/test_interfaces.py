@@ -102,7 +102,7 @@ def test_checkpoints_every_n_epochs(tmp_path):
     interface.training(regression_manager(), nb_epochs=5, checkpointdir=str(
         tmp_path), save_after_epochs=2, with_validation=True)
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["best.pth", "initial.pth", "model_0_epoch_0.pth",
+    assert names == [".lock", "best.pth", "initial.pth", "model_0_epoch_0.pth",
                      "model_0_epoch_2.pth",
                      "model_0_epoch_4.pth"]
 
@@ -112,7 +112,7 @@ def test_only_the_last_checkpoints_are_kept(tmp_path):
                                 checkpointdir=str(tmp_path),
                                 with_validation=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "initial.pth", "model_0_epoch_2.pth", "model_0_epoch_3.pth"]
+        ".lock", "initial.pth", "model_0_epoch_2.pth", "model_0_epoch_3.pth"]
 
 
 def test_scheduler_steps_and_lr_reported():

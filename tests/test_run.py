@@ -64,6 +64,12 @@ def train(net, folder, epochs, resume=False, manager=None, **options):
                         resume=resume, **options)
 
 
+def contents(folder):
+    """Every file's bytes, but the training lock's (it names a pid)."""
+    return {p.name: p.read_bytes() for p in folder.iterdir()
+            if p.name != ".lock"}
+
+
 def same_weights(first, second):
     return all(torch.equal(a, b) for a, b in zip(
         first.model.state_dict().values(), second.model.state_dict().values()))
@@ -188,11 +194,11 @@ def test_what_cannot_take_effect_is_refused_in_one_line(tmp_path, change,
 
 def test_a_new_run_in_a_folder_holding_one_is_refused(tmp_path):
     train(interface(), tmp_path, 1)
-    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    before = contents(tmp_path)
     with pytest.raises(MoEVAEValueError, match="expected an empty folder or "
                        "resume=True"):
         train(interface(), tmp_path, 1)
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert contents(tmp_path) == before
 
 
 # -- case 3: killed during the first checkpoint write -----------------------
@@ -237,12 +243,12 @@ def folds_manager(folder, folds=3):
 def test_more_epochs_on_a_multi_fold_run_are_refused(tmp_path):
     checkpoints = tmp_path / "ck"
     train(interface(), checkpoints, 2, manager=folds_manager(tmp_path))
-    before = {p.name: p.read_bytes() for p in checkpoints.iterdir()}
+    before = contents(checkpoints)
     with pytest.raises(MoEVAEValueError, match=r"nb_epochs=4: expected 2, "
                        r"as the saved run: its folds \[0, 1\] are done"):
         train(interface(), checkpoints, 4, resume=True,
               manager=folds_manager(tmp_path))
-    assert {p.name: p.read_bytes() for p in checkpoints.iterdir()} == before
+    assert contents(checkpoints) == before
 
 
 def test_the_same_rows_with_other_content_are_refused(tmp_path):
@@ -425,9 +431,46 @@ def test_a_finished_epoch_supersedes_its_mid_epoch_checkpoint(tmp_path):
 def test_resume_never_overwrites_checkpoints_it_cannot_read(tmp_path):
     for name in ("model_0_epoch_0.pth", "model_0_epoch_5.pth"):
         torch.save({"model": {"w": torch.ones(1)}}, tmp_path / name)
-    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    before = contents(tmp_path)
     with pytest.raises(CheckpointError, match="model_0_epoch_5.pth, "
                        "model_0_epoch_0.pth\\) is a complete moevae "
                        "checkpoint"):
         train(interface(), tmp_path, 2, resume=True)
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert contents(tmp_path) == before
+
+
+def test_a_folder_another_process_trains_into_is_refused(tmp_path):
+    import fcntl
+    from moevae.checkpoint import Checkpointer
+    holder = Checkpointer(tmp_path)
+    with holder.held():
+        with pytest.raises(MoEVAEValueError, match=r"no other process "
+                           r"trains into \(held by pid \d+\)"):
+            train(interface(), tmp_path, 1)
+    train(interface(), tmp_path, 1)  # released: trains
+    with open(tmp_path / ".lock") as handle:  # and released again
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_a_declared_training_callback_keeps_what_it_changes():
+    def reseed(signal):
+        torch.manual_seed(1234 + signal.epoch)
+    runs = []
+    for seed_offset in (0, 1):
+        net = interface()
+        net.add_observer("before_epoch", lambda s, k=seed_offset:
+                         torch.manual_seed(1234 + k + s.epoch),
+                         side_effect=False)
+        train(net, None, 2)
+        runs.append(net)
+    assert not same_weights(*runs)  # the reseeding took effect
+    guarded = interface()
+    guarded.add_observer("before_epoch", reseed)  # undeclared: put back
+    train(guarded, None, 2)
+    assert same_weights(guarded, interface_trained(2))
+
+
+def interface_trained(epochs):
+    net = interface()
+    train(net, None, epochs)
+    return net

@@ -3,12 +3,12 @@ import argparse
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
-from ..argparsing import OneLineParser, board_address
+from ..argparsing import OneLineParser, board_address, env_name
 from ..datasets.mnist import DEFAULT_DATA_DIR
 from ..builders import PRECISIONS
-from ..checkpoint import list_checkpoints
+from ..checkpoint import INITIAL_NAME, list_checkpoints
 from ..distributed import restarted_by_torchrun
 from ..errors import DataError
 from ..fileio import read_json
@@ -16,7 +16,7 @@ from ..recipes import RECIPES
 
 NUMBER_OF_FOLDS = 10
 # options that define a run: refused on resume when they differ
-FIXED_ON_RESUME = ("seed", "recipe", "layout", "fold")
+FIXED_ON_RESUME = ("seed", "recipe", "layout", "fold", "name")
 
 
 def integer_at_least(minimum: int):
@@ -69,8 +69,8 @@ def build_parser() -> OneLineParser:
         "or its URL")
     add("--seed", type=natural, default=0, help="random seed; a CPU run is "
         "repeatable bit for bit (default %(default)s)")
-    add("--name", help="run name: board environment and run folder "
-        "(default moe-vae-<time>)")
+    add("--name", type=env_name, help="run name: board environment and run "
+        "folder (default moe-vae-<time>)")
     add("--run-dir", type=Path, help="run folder (default runs/<name>)")
     add("--checkpointdir", type=Path, help="checkpoint folder (default "
         "<run-dir>/checkpoints)")
@@ -123,6 +123,7 @@ def parse(argv: List[str]) -> argparse.Namespace:
                               "none" else datetime.now().strftime(
                                   "moe-vae-%Y%m%d-%H%M%S"))
     args.run_dir = (args.run_dir or Path("runs") / args.name).absolute()
+    args.datasetdir = args.datasetdir.expanduser().absolute()
     args.checkpointdir = (args.checkpointdir or
                           args.run_dir / "checkpoints").absolute()
     checked = os.environ.get("RANK", "0") == "0" and not \
@@ -142,25 +143,26 @@ def resumed_args(parser: OneLineParser, argv: List[str],
                  args: argparse.Namespace) -> argparse.Namespace:
     """Options of the run in ``--resume DIR``, overridden by given ones.
 
-    DIR is a run folder or its checkpoint folder: both hold the run's
-    config.json (an earlier release wrote it to the run folder only).
-    Options given now take effect, except those that define the run
-    (FIXED_ON_RESUME), which are refused when they differ.
+    DIR is a run folder or its checkpoint folder; the run's config.json
+    beside the checkpoints is read (else the run folder's). Options given
+    now take effect, except those that define the run (FIXED_ON_RESUME),
+    which are refused when they differ; each saved value is checked as the
+    option itself would be.
     """
     folder = args.resume.absolute()
+    if folder.is_file():
+        parser.error(f"argument --resume: {folder}: a file; expected a run "
+                     "folder or its checkpoint folder")
     if not folder.is_dir():
         parser.error(f"argument --resume: {folder}: no such folder")
-    config_path = next((path for path in (folder / "config.json",
-                                          folder.parent / "config.json")
+    run_dir, checkpointdir = resumed_folders(parser, folder)
+    config_path = next((path for path in (checkpointdir / "config.json",
+                                          run_dir / "config.json")
                         if path.is_file()), None)
     if config_path is None:
-        parser.error(f"argument --resume: {folder}: no config.json in it or "
-                     "its parent; expected a moevae run or checkpoint folder")
-    try:
-        saved = read_json(config_path, "the config.json that moevae train "
-                          "writes", dict)
-    except DataError as error:
-        parser.error(f"argument --resume: {error}")
+        parser.error(f"argument --resume: {folder}: no config.json in it; "
+                     "expected a moevae run folder or its checkpoint folder")
+    saved = read_config(parser, config_path)
     given = explicit_options(parser, argv)
     for key in FIXED_ON_RESUME:
         if key in given and key in saved and getattr(args, key) != saved[key]:
@@ -169,34 +171,90 @@ def resumed_args(parser: OneLineParser, argv: List[str],
                          f"used {saved[key]}; a resumed run keeps its "
                          f"{key} (start a new run to change it)")
     merged = vars(parser.parse_args([]))
-    merged.update({key: restore(key, value) for key, value in saved.items()
-                   if key in merged})
+    merged.update({key: restored(parser, config_path, key, value)
+                   for key, value in saved.items() if key in merged and
+                   key not in ("run_dir", "checkpointdir", "resume")})
     merged.update({key: getattr(args, key) for key in given})
-    run_dir, checkpointdir = resumed_folders(folder, config_path, saved)
-    merged["resume"] = folder
-    merged["run_dir"] = merged["run_dir"] if "run_dir" in given else run_dir
     if "checkpointdir" in given and \
             merged["checkpointdir"].absolute() != checkpointdir:
         parser.error(f"argument --checkpointdir: {merged['checkpointdir']} "
                      f"given with --resume {args.resume}; expected the "
                      f"run's checkpoint folder {checkpointdir}")
-    merged["checkpointdir"] = checkpointdir
+    if "run_dir" in given and merged["run_dir"].absolute() != run_dir and \
+            (merged["run_dir"] / "config.json").is_file():
+        parser.error(f"argument --run-dir: {merged['run_dir']} holds another "
+                     "run; expected a new folder or the run's own "
+                     f"{run_dir}")
+    merged.update(resume=folder, checkpointdir=checkpointdir,
+                  run_dir=merged["run_dir"] if "run_dir" in given
+                  else run_dir)
     return argparse.Namespace(**merged)
 
 
-def resumed_folders(folder: Path, config_path: Path,
-                    saved: Dict[str, Any]) -> "tuple[Path, Path]":
-    """(run folder, checkpoint folder) of the run that ``folder`` names."""
-    saved_run = Path(saved.get("run_dir") or config_path.parent)
-    saved_checkpoints = Path(saved.get("checkpointdir") or
-                             saved_run / "checkpoints")
-    if folder in (saved_run.absolute(), saved_checkpoints.absolute()):
-        return saved_run.absolute(), saved_checkpoints.absolute()
-    if config_path.parent != folder:  # an earlier release's checkpoints/
-        return config_path.parent, folder
-    if (folder / "checkpoints").is_dir():  # a run folder, moved
+def resumed_folders(parser: OneLineParser, folder: Path
+                    ) -> Tuple[Path, Path]:
+    """(run folder, checkpoint folder) of the run that ``folder`` names,
+    from the folders themselves: a copied or moved run resumes where it
+    is, never into the folder it was copied from."""
+    if (folder / "checkpoints").is_dir():
         return folder, folder / "checkpoints"
-    return (saved_run.absolute() if saved_run.is_dir() else folder), folder
+    own = folder / "config.json"
+    holds_checkpoints = folder.name == "checkpoints" or \
+        (folder / INITIAL_NAME).is_file() or bool(list_checkpoints(folder))
+    if not holds_checkpoints and own.is_file():  # its checkpoints elsewhere
+        elsewhere = read_config(parser, own).get("checkpointdir")
+        if elsewhere and Path(elsewhere).is_dir():
+            return folder, Path(elsewhere)
+        parser.error(f"argument --resume: {folder}: its checkpoint folder "
+                     f"{elsewhere} does not exist")
+    if (folder.parent / "config.json").is_file() and \
+            folder.name == "checkpoints":
+        return folder.parent, folder
+    if own.is_file():  # --checkpointdir X: the run folder names X too
+        saved_run = read_config(parser, own).get("run_dir")
+        if saved_run and (Path(saved_run) / "config.json").is_file() and \
+                read_config(parser, Path(saved_run) / "config.json").get(
+                    "checkpointdir") == str(folder):
+            return Path(saved_run), folder
+    return folder, folder
+
+
+def read_config(parser: OneLineParser, path: Path) -> Dict[str, Any]:
+    try:
+        return read_json(path, "the config.json that moevae train writes",
+                         dict)
+    except DataError as error:
+        parser.error(f"argument --resume: {error}")
+
+
+def restored(parser: OneLineParser, path: Path, key: str, value: Any) -> Any:
+    """A saved option's value, checked as the option checks it."""
+    action = next(action for action in parser._actions if action.dest == key)
+    flag = action.option_strings[0] if action.option_strings else key
+    problem = None
+    if value is None:
+        problem = None if action.default is None else "null"
+    elif isinstance(action.const, bool) and action.nargs == 0:  # a switch
+        problem = None if isinstance(value, bool) else "not true/false"
+    elif action.type is not None:
+        try:
+            value = action.type(value if isinstance(value, str) else
+                                json_text(value))
+        except (argparse.ArgumentTypeError, ValueError, TypeError) as error:
+            problem = str(error) or "not valid"
+    if problem is None and value is not None and action.choices and \
+            value not in action.choices:
+        problem = f"not one of {sorted(action.choices)}"
+    if problem is not None:
+        parser.error(f"argument --resume: {path}: {key}={value!r} ({problem})"
+                     f"; expected a value {flag} takes")
+    return value
+
+
+def json_text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"a {type(value).__name__}")
+    return str(value)
 
 
 def explicit_options(parser: OneLineParser, argv: List[str]) -> List[str]:
@@ -207,14 +265,6 @@ def explicit_options(parser: OneLineParser, argv: List[str]) -> List[str]:
                for arg in argv for flag in action.option_strings):
             present.append(action.dest)
     return present
-
-
-def restore(key: str, value: Any) -> Any:
-    if key in ("datasetdir", "run_dir", "checkpointdir") and value:
-        return Path(value)
-    if key == "board":
-        return board_address(value)
-    return value
 
 
 def config_of(args: argparse.Namespace) -> Dict[str, Any]:

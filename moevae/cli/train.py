@@ -116,11 +116,18 @@ def run(args) -> int:
         interface.add_observer("before_epoch", save_config)
     logger.info("training on %s, %d threads; run folder %s",
                 interface.device, torch.get_num_threads(), args.run_dir)
-    train_history, valid_history = interface.training(
-        manager=manager, nb_epochs=args.epochs,
-        checkpointdir=str(args.checkpointdir), fold_index=args.fold,
-        with_validation=args.validation, save_after_epochs=args.save_every,
-        resume=args.resume is not None)
+    try:
+        train_history, valid_history = interface.training(
+            manager=manager, nb_epochs=args.epochs,
+            checkpointdir=str(args.checkpointdir), fold_index=args.fold,
+            with_validation=args.validation,
+            save_after_epochs=args.save_every,
+            resume=args.resume is not None)
+    except BaseException as error:  # the board says how the run ended
+        if interface.board is not None:
+            interface.board.close(status="stopped" if isinstance(
+                error, KeyboardInterrupt) else "failed")
+        raise
     interface.close()
     if not main_rank:
         return 0
@@ -149,3 +156,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except MoEVAEError as error:
         print(f"moevae train: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before training started, or a second Ctrl-C
+        print("moevae train: interrupted; the newest checkpoint (if any) is "
+              "kept", file=sys.stderr)
+        return 130
