@@ -205,8 +205,10 @@ def resumed_folders(parser: OneLineParser, folder: Path
         elsewhere = read_config(parser, own).get("checkpointdir")
         if elsewhere and Path(elsewhere).is_dir():
             return folder, Path(elsewhere)
-        parser.error(f"argument --resume: {folder}: its checkpoint folder "
-                     f"{elsewhere} does not exist")
+        parser.error(f"argument --resume: {folder}: no checkpoints in it, "
+                     f"and its config.json names no existing checkpoint "
+                     f"folder ({elsewhere}); expected a run folder or its "
+                     "checkpoint folder")
     if (folder.parent / "config.json").is_file() and \
             folder.name == "checkpoints":
         return folder.parent, folder

@@ -19,6 +19,7 @@ from urllib.parse import quote, urlparse
 
 import numpy as np
 
+from ..distributed import Distributed
 from ..errors import bad_value, check_positive_int
 from ..server.launch import DEFAULT_ENV_PATH, answers, start_local_server
 from ..server.names import check_env_name
@@ -30,6 +31,13 @@ logger = logging.getLogger("moevae")
 LOG_SCALE_WINDOWS = ("lr",)
 PANE_SIZE = {"width": 400, "height": 300}  # fixed sizes keep the grid tidy
 STATUS_WINDOW = "run_status"
+
+
+class SilentViewer:
+    """Takes every visdom call and draws nothing (ranks > 0 of torchrun)."""
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args, **kwargs: None
 
 
 class Board:
@@ -73,6 +81,10 @@ class Board:
         self._closed: Optional[bool] = None  # close()'s result, once closed
         check_positive_int("queue_size", queue_size)
         check_positive_int("max_points", max_points, minimum=10)
+        if not Distributed.from_environment().is_main:
+            self.viewer = SilentViewer()  # under torchrun rank 0 draws
+            self.log_path = None
+            return
         if client is not None:
             self.viewer = client
             self.log_path = None

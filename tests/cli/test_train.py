@@ -1,5 +1,6 @@
 """moevae train from the command line: flags, exit codes, repeatability."""
 import json
+import re
 import os
 import signal
 import subprocess
@@ -181,10 +182,7 @@ def test_killed_in_the_first_checkpoint_write_then_resumed(tmp_path,
                                          ("--fold", "4")])
 def test_resume_refuses_a_change_of_what_defines_the_run(tmp_path, capsys,
                                                          flag, value):
-    run_dir = tmp_path / "r"
-    run_dir.mkdir()
-    (run_dir / "config.json").write_text(json.dumps(
-        {"seed": 0, "recipe": "seed", "fold": 0, "epochs": 1}))
+    run_dir = saved_run(tmp_path)
     code, output = run_main(capsys, "train", "--resume", str(run_dir), flag,
                             value)
     assert code == 2 and "given on resume, the run used" in output.err
@@ -198,3 +196,65 @@ def test_a_new_run_never_overwrites_a_run_folder(tmp_path, capsys):
     code, output = run_main(capsys, "train", "--run-dir", str(run_dir))
     assert code == 2 and "already holds a run" in output.err
     assert (run_dir / "config.json").read_text() == '{"epochs": 1}'
+
+
+def saved_run(tmp_path, **config):
+    run_dir = tmp_path / "r"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    values = {"seed": 0, "recipe": "seed", "fold": 0, "epochs": 1,
+              "board": "off", "name": "r"}
+    values.update(config)
+    (run_dir / "checkpoints" / "config.json").write_text(json.dumps(values))
+    (run_dir / "config.json").write_text(json.dumps(values))
+    return run_dir
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"board": 42}, r"board=42 \(.*\); expected a value --board takes"),
+    ({"seed": "zero"}, r"seed='zero' .*expected a value --seed takes"),
+    ({"compile": "no"}, r"compile='no' \(not true/false\)"),
+    ({"threads": 0}, r"threads=0 .*expected an integer >= 1"),
+    ({"name": "a/b"}, r"name='a/b'"),
+    ({"device": "tpu"}, r"device='tpu' \(not one of"),
+])
+def test_a_bad_value_in_config_json_is_one_line(tmp_path, capsys, config,
+                                                message):
+    run_dir = saved_run(tmp_path, **config)
+    code, output = run_main(capsys, "train", "--resume", str(run_dir))
+    assert code == 2 and re.search(message, output.err), output.err
+    assert output.err.strip().count("\n") == 0 and "config.json" in \
+        output.err
+
+
+def test_resume_names_a_file_and_another_runs_folder(tmp_path, capsys):
+    run_dir = saved_run(tmp_path)
+    (run_dir / "checkpoints" / "initial.pth").write_bytes(b"x")
+    code, output = run_main(capsys, "train", "--resume",
+                            str(run_dir / "checkpoints" / "initial.pth"))
+    assert code == 2 and "a file; expected a run folder" in output.err
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "config.json").write_text("{}")
+    code, output = run_main(capsys, "train", "--resume", str(run_dir),
+                            "--run-dir", str(other))
+    assert code == 2 and "holds another run" in output.err
+    assert (other / "config.json").read_text() == "{}"
+    code, output = run_main(capsys, "train", "--resume", str(run_dir),
+                            "--name", "renamed")
+    assert code == 2 and "--name: renamed given on resume" in output.err
+
+
+@pytest.mark.slow
+def test_a_copied_run_resumes_where_it_is(tmp_path, mnist_dir):
+    import shutil
+    original = tmp_path / "runs" / "mv"
+    assert train_cli.main(["--epochs", "1", "--board", "off", "--datasetdir",
+                           str(mnist_dir), "--run-dir", str(original)]) == 0
+    before = (original / "config.json").read_text()
+    copy = tmp_path / "moved" / "copy"
+    shutil.copytree(original, copy)
+    assert train_cli.main(["--resume", str(copy / "checkpoints"),
+                           "--epochs", "2"]) == 0
+    assert (original / "config.json").read_text() == before
+    assert history_epochs(copy) == [[0, 0], [0, 1]]
+    assert history_epochs(original) == [[0, 0]]

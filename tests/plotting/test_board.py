@@ -219,3 +219,16 @@ def test_a_board_left_open_says_exited_when_the_process_ends(mock_board,
     calls = mock_viewer.text.call_count
     mock_board._at_exit()  # closed: nothing more
     assert mock_viewer.text.call_count == calls
+
+
+def test_a_board_on_a_rank_after_0_draws_nothing(monkeypatch, mock_viewer):
+    """Under torchrun only rank 0 talks to the server (no server started,
+    no log, no calls) while the script stays the same on every rank."""
+    from moevae.plotting import Board
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    board = Board(client=mock_viewer, env="run")
+    board.update_plots({"loss": 1.0}, epoch=0)
+    board.viewer.images([[0]], win="sampling")
+    board.close()
+    assert mock_viewer.method_calls == []
