@@ -21,7 +21,6 @@ import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, \
     Union
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -36,7 +35,8 @@ from .history import History
 from .log import console_logging, format_report
 from .metrics import resolve_metrics
 from .observable import Observable, Signal
-from .rng import preserved_rng
+from .prediction import Prediction
+from .rng import kept_shared_state
 from .run import Run
 from .step import PROGRESS_REFRESH, EpochTotals, OptimisationStep, \
     collect
@@ -45,7 +45,7 @@ from .stop_signals import StopSignals
 logger = logging.getLogger("moevae")
 
 
-class DeepLearningInterface(Observable):
+class DeepLearningInterface(Prediction, Observable):
     """Train ``model`` with ``loss``; observers watch the epochs.
 
     Parameters
@@ -170,7 +170,7 @@ class DeepLearningInterface(Observable):
         started = time.perf_counter()
         totals = self.distributed.reduce(self._run_pass(
             loaders.train, desc, totals=partial, stop=stop))
-        if stop.requested:
+        if self._agreed_stop(stop, totals, at_end=True):
             self._interrupt(run, stop, loaders.train, fold, epoch, totals)
         kept = totals.counted
         self.skipped_batches += totals.batches - kept
@@ -236,12 +236,24 @@ class DeepLearningInterface(Observable):
                     if not bar.disable:
                         bar.set_postfix(loss=f"{totals.means()['loss']:.4g}",
                                         refresh=False)
-                if stop is not None and self.distributed.any(stop.requested,
-                                                             self.device):
-                    stop.signal_number = stop.signal_number or signal.SIGTERM
+                if stop is not None and self._agreed_stop(stop, totals):
                     break
         self._check_deferred(totals, desc)
         return totals
+
+    def _agreed_stop(self, stop: StopSignals, totals: EpochTotals,
+                     at_end: bool = False) -> bool:
+        """A stop request, after this step; under torchrun every rank stops
+        at the same batch (agreed every PROGRESS_REFRESH batches and at the
+        epoch end, one all-reduce, as torchrun signals every rank)."""
+        if not self.distributed.active:
+            return stop.requested
+        if totals.batches % PROGRESS_REFRESH and not at_end:
+            return False
+        if self.distributed.any(stop.requested, self.device):
+            stop.signal_number = stop.signal_number or signal.SIGTERM
+            return True
+        return False
 
     def _check_deferred(self, totals: EpochTotals, desc: str) -> None:
         """Name the first non-finite batch of a device-side-checked pass."""
@@ -319,62 +331,3 @@ class DeepLearningInterface(Observable):
         """Flush the board's queue (if there is a board)."""
         if self.board is not None and hasattr(self.board, "flush"):
             self.board.flush(timeout)
-
-    # -- evaluation ------------------------------------------------------
-    def test(self, loader, with_logit: bool = False,
-             logit_function: str = "softmax", predict: bool = False,
-             concat_layer_outputs=None, is_validation: bool = False):
-        """Predictions, mean loss and components over ``loader``."""
-        if logit_function not in ("softmax", "sigmoid"):
-            raise bad_value("logit_function", logit_function,
-                            "'softmax' or 'sigmoid'")
-        predictions: List[torch.Tensor] = []
-        with precision_flags(self.precision, self.device), \
-                kept_shared_state(self.model, self.device, rng=False):
-            totals = self._run_pass(loader, "test", train=False,
-                                    predictions=predictions,
-                                    layer_names=concat_layer_outputs)
-        values = totals.means()
-        loss = values.pop("loss", None)
-        y = torch.cat(predictions) if predictions else None
-        if y is not None and with_logit:
-            y = torch.softmax(y, dim=1) if logit_function == "softmax" \
-                else torch.sigmoid(y)
-        y = None if y is None else y.cpu().numpy()
-        if y is not None and predict:
-            y = np.argmax(y, axis=1)
-        return y, loss, values
-
-    def testing(self, manager, with_logit: bool = False,
-                logit_function: str = "softmax", predict: bool = False,
-                concat_layer_outputs=None):
-        """pynet's testing: (y, X, y_true, loss, values) on the test set."""
-        loader = manager.get_dataloader(test=True).test
-        y, loss, values = self.test(loader, with_logit, logit_function,
-                                    predict, concat_layer_outputs)
-        inputs, truths = [], []
-        for item in loader:
-            inputs.append(item.inputs.cpu().numpy())
-            truths.append([t.cpu().numpy() for t in (item.outputs,
-                                                     item.labels)
-                           if t is not None])
-        X = np.concatenate(inputs)
-        y_true = [np.concatenate(parts) for parts in zip(*truths)]
-        y_true = y_true[0] if len(y_true) == 1 else y_true
-        return y, X, y_true, loss, values
-
-
-@contextlib.contextmanager
-def kept_shared_state(model: torch.nn.Module, device: torch.device,
-                      rng: bool = True) -> Iterator[None]:
-    """Put back every module's train/eval mode, the grad mode and (with
-    ``rng``) every random stream when the block ends, even on error."""
-    modes = [(module, module.training) for module in model.modules()]
-    grad = torch.is_grad_enabled()
-    with preserved_rng(device) if rng else contextlib.nullcontext():
-        try:
-            yield
-        finally:
-            for module, mode in modes:
-                module.training = mode
-            torch.set_grad_enabled(grad)

@@ -1,4 +1,5 @@
-"""The random number streams a training step draws from, saved and restored.
+"""The random number streams a training step draws from, saved and restored
+(and, with them, the other state a callback may leave changed).
 
 A checkpoint holds Python's, NumPy's and torch's CPU streams and the CUDA
 stream of the training device only: a run saved on a machine with 8 GPUs
@@ -58,3 +59,19 @@ def preserved_rng(device: Optional[torch.device] = None) -> Iterator[None]:
         yield
     finally:
         set_rng_states(saved, device)
+
+
+@contextlib.contextmanager
+def kept_shared_state(model: torch.nn.Module, device: torch.device,
+                      rng: bool = True) -> Iterator[None]:
+    """Put back every module's train/eval mode, the grad mode and (with
+    ``rng``) every random stream when the block ends, even on error."""
+    modes = [(module, module.training) for module in model.modules()]
+    grad = torch.is_grad_enabled()
+    with preserved_rng(device) if rng else contextlib.nullcontext():
+        try:
+            yield
+        finally:
+            for module, mode in modes:
+                module.training = mode
+            torch.set_grad_enabled(grad)
