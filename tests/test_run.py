@@ -4,6 +4,7 @@ as they found it (issue 16's cases, on small CPU data)."""
 import logging
 import os
 import signal
+from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -474,3 +475,24 @@ def interface_trained(epochs):
     net = interface()
     train(net, None, epochs)
     return net
+
+
+RELEASE1 = Path(__file__).with_name("data") / "release1"
+
+
+@pytest.mark.parametrize("names", [
+    ["model_0_epoch_0.pth", "model_0_epoch_1_batch_3.pth"],
+    ["model_0_epoch_0.pth"]])
+def test_checkpoints_of_the_first_release_still_resume(tmp_path, names):
+    """The first release wrote format 1 (its initial states inside each
+    checkpoint, positions in batches): resuming from it is exact.
+    (tests/data/release1: that release's ``training()`` of this module's
+    ``interface()`` on ``data()`` for 2 epochs, SIGINT after step 9.)"""
+    import shutil
+    for name in names:
+        shutil.copy(RELEASE1 / name, tmp_path / name)
+    resumed = interface()
+    history, _ = train(resumed, tmp_path, 3, resume=True)
+    whole = interface()
+    train(whole, None, 3)
+    assert same_weights(resumed, whole) and len(history) == 3
