@@ -90,11 +90,13 @@ class PynetPath:
 class MoevaePath:
     """moevae's default: the interface's training pass, fused model."""
 
-    def __init__(self, data, batch_size, device, precision="fp32"):
+    def __init__(self, data, batch_size, device, precision="fp32",
+                 compile=False):
         torch.manual_seed(0)
         self.interface = DeepLearningInterface(
             model=FusedManager(), loss=ManagerLoss(), optimizer_name="Adam",
-            learning_rate=1e-3, device=device, precision=precision)
+            learning_rate=1e-3, device=device, precision=precision,
+            compile=compile)
         self.loader = manager(data, batch_size, False).get_dataloader(
             train=True).train
         self.loader.to(self.interface.device)
@@ -229,16 +231,23 @@ def compare(data, batch_size, device, rounds):
     return speeds, (ours_vs_pynet, ours_vs_floor), curves
 
 
-def bf16_line(data, batch_size, device, fp32_curve, pynet_speed):
-    path = MoevaePath(data, batch_size, device, precision="bf16")
-    timed = [path.epoch() for _ in range(2)]
-    speed = len(path.loader.dataset) / min(t for t, _ in timed)
-    losses = [loss for _, loss in timed]
+VARIANTS = {"bf16": {"precision": "bf16"}, "tf32": {"precision": "tf32"},
+            "compile": {"compile": True}}
+
+
+def variant_line(name, data, batch_size, device, fp32_curve, pynet_speed):
+    """One variant's speed and loss gap (its first, compiling epoch is
+    not timed when compiled)."""
+    path = MoevaePath(data, batch_size, device, **VARIANTS[name])
+    timed = [path.epoch() for _ in range(3 if name == "compile" else 2)]
+    speed = len(path.loader.dataset) / min(t for t, _ in timed[-2:])
+    losses = [loss for _, loss in timed[:2]]
     gap = np.max(np.abs(np.subtract(losses, fp32_curve[:2])) /
                  np.abs(fp32_curve[:2]))
-    return (f"bf16 autocast, batch {batch_size}: {speed:,.0f} samples/s "
+    note = native_bf16_note(device) if name == "bf16" else ""
+    return (f"{name}, batch {batch_size}: {speed:,.0f} samples/s "
             f"({speed / pynet_speed:.2f}x pynet; loss curve within {gap:.2%}"
-            f" of float32){native_bf16_note(device)}")
+            f" of float32){note}")
 
 
 def main():
@@ -250,9 +259,16 @@ def main():
                         help="timed epochs per path, taken in turns")
     parser.add_argument("--batch-sizes", type=int, nargs="+",
                         default=[100, 500])
+    parser.add_argument("--variants", nargs="*", choices=sorted(VARIANTS),
+                        help="moevae variants timed after the comparison "
+                        "(default: bf16 on the CPU; bf16, tf32 and compile "
+                        "on CUDA)")
     parser.add_argument("--no-bf16", action="store_true",
-                        help="skip the bf16 autocast line")
+                        help="time no variant (same as --variants)")
     args = parser.parse_args()
+    if args.variants is None:
+        args.variants = [] if args.no_bf16 else ["bf16"] if torch.device(
+            args.device).type == "cpu" else ["bf16", "tf32", "compile"]
     if torch.device(args.device).type == "cpu":
         keep_freed_memory()  # as training does; for every path alike
     with warnings.catch_warnings():
@@ -272,11 +288,15 @@ def main():
                       f"moevae time/floor time {vs_floor:.2f}")
     batch_size, speeds, curves = first
     print(breakdown_line(batch_size, args.device))
-    if not args.no_bf16:
+    if torch.device(args.device).type == "cuda":
+        print("on a GPU the floor (the matmuls alone) is bound by kernel "
+              "launches, not arithmetic: compare moevae with pynet there, "
+              "not with the CPU table's floor ratios")
+    for name in args.variants:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            print(bf16_line(data, batch_size, args.device, curves["moevae"],
-                            speeds["pynet"]))
+            print(variant_line(name, data, batch_size, args.device,
+                               curves["moevae"], speeds["pynet"]))
     gaps = np.abs(np.subtract(curves["pynet"], curves["moevae"])) / \
         np.abs(curves["pynet"])
     print(f"loss curves, batch {batch_size}: pynet "

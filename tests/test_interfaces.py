@@ -289,3 +289,13 @@ def test_the_device_side_check_skips_nan_gradients_too():
                            with_validation=False)
     assert all(torch.equal(a, b) for a, b in
                zip(before, interface.model.parameters()))
+
+
+def test_a_gpu_index_not_visible_here_is_one_line(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with pytest.raises(MoEVAEError, match=r"device='cuda:2': expected "
+                       r"cuda:0 to cuda:1 \(2 GPU\(s\) visible here\)"):
+        resolve_device("cuda:2", use_cuda=False)
+    with pytest.raises(MoEVAEError, match="device='cuda:x'"):
+        resolve_device("cuda:x", use_cuda=False)
