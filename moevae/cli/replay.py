@@ -6,72 +6,13 @@ run left them: each window's latest content with all its appended points.
 A run that crashed may leave its last line cut short: unreadable lines are
 skipped, named in one warning, and the rest is drawn.
 """
-import json
 import sys
 from pathlib import Path
 from typing import List, Optional, Tuple
 
 from ..argparsing import BoardAddress, OneLineParser, env_name, server_url
-from ..plotting.journal import Journal
+from ..plotting.journal import Journal, read_log, skipped_warning
 from ..plotting.transport import RequestRefused, Transport, TransportError
-
-
-def read_log(path: Path) -> Tuple[Journal, List[int]]:
-    """Every window of the log, and the numbers of the lines skipped.
-
-    A line is skipped when it is not ``[endpoint, message]`` JSON (a line cut
-    by a crash, stray bytes). Raises ValueError if no line is readable.
-    """
-    journal, skipped, read = Journal(), [], 0
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            record = _log_record(line)
-            if record is None:
-                skipped.append(number)
-                # a run resumed after a crash appends its first line to the
-                # cut one: keep that line's complete tail
-                record = _glued_record(line)
-            if record is not None:
-                journal.record(*record)
-                read += 1
-    if not read:
-        raise ValueError(f"{path}: no visdom log line in it; expected JSON "
-                         "lines [endpoint, message] (a run's board.jsonl)")
-    return journal, skipped
-
-
-def _log_record(text: str) -> Optional[Tuple[str, dict]]:
-    """``(endpoint, message)`` of a log line, None if it is not one."""
-    try:
-        endpoint, message = json.loads(text)
-    except (ValueError, TypeError):
-        return None
-    if isinstance(endpoint, str) and isinstance(message, dict):
-        return endpoint, message
-    return None
-
-
-def _glued_record(line: str) -> Optional[Tuple[str, dict]]:
-    """The complete log line that ends ``line`` after a cut one, if any."""
-    start = line.find('["', 1)
-    while start != -1:
-        record = _log_record(line[start:])
-        if record is not None:
-            return record
-        start = line.find('["', start + 1)
-    return None
-
-
-def skipped_warning(path: Path, skipped: List[int]) -> str:
-    """One line naming the unreadable lines (at most 10 numbers)."""
-    shown = ", ".join(map(str, skipped[:10])) + (
-        ", ..." if len(skipped) > 10 else "")
-    if len(skipped) == 1:
-        return f"{path}:{skipped[0]}: skipped 1 unreadable line (cut " \
-               "short: did the run crash while writing it?)"
-    return f"{path}: skipped {len(skipped)} unreadable lines ({shown})"
 
 
 def replay(journal: Journal, address: BoardAddress,

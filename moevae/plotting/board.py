@@ -24,7 +24,8 @@ from ..errors import bad_value, check_positive_int
 from ..server.launch import DEFAULT_ENV_PATH, answers, start_local_server
 from ..server.names import check_env_name
 from .client import AsyncVisdom
-from .journal import DEFAULT_MAX_POINTS
+from .journal import DEFAULT_MAX_POINTS, Journal, read_log, \
+    skipped_warning
 from .transport import base_url
 
 logger = logging.getLogger("moevae")
@@ -91,13 +92,32 @@ class Board:
         else:
             if start_server and not answers(host, port):
                 self.server = start_local_server(host, port, DEFAULT_ENV_PATH)
+            journal = self._earlier_windows(max_points)
             self.viewer = AsyncVisdom(host, port, env, self.log_path,
                                       queue_size, username, password,
-                                      max_points=max_points)
+                                      max_points=max_points, journal=journal)
             atexit.register(self._at_exit)
             logger.info("board: %s%s", self.env_url, f" (offline log "
                         f"{self.log_path})" if self.log_path else "")
         self.show_status("running")
+
+    def _earlier_windows(self, max_points: int) -> Optional[Journal]:
+        """A resumed run's log: its windows are redrawn and continued (the
+        curves so far are kept, not replaced by the resumed epochs)."""
+        if self.log_path is None or not self.log_path.is_file():
+            return None
+        try:
+            journal, skipped = read_log(self.log_path, max_points)
+        except (ValueError, OSError) as error:
+            logger.warning("board: %s not read (%s); the board starts empty",
+                           self.log_path, error)
+            return None
+        if skipped:
+            logger.warning("board: %s", skipped_warning(self.log_path,
+                                                        skipped))
+        self._windows = {window for env, window in journal.windows
+                         if env == self.env}
+        return journal
 
     @property
     def env_url(self) -> str:

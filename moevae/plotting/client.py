@@ -49,7 +49,8 @@ class AsyncVisdom:
                  env: str = "main", log_path: Optional[Path] = None,
                  queue_size: int = 64, username: Optional[str] = None,
                  password: Optional[str] = None, timeout: float = 10.0,
-                 max_points: int = DEFAULT_MAX_POINTS):
+                 max_points: int = DEFAULT_MAX_POINTS,
+                 journal: Optional[Journal] = None):
         self.env = env
         self.builder = visdom.Visdom(server=server, port=port, env=env,
                                      send=False, offline=True,
@@ -57,7 +58,7 @@ class AsyncVisdom:
         self.sender = Sender(self.builder,
                              Transport(server, port, username, password,
                                        timeout),
-                             env, log_path, queue_size, max_points)
+                             env, log_path, queue_size, max_points, journal)
 
     def __getattr__(self, name: str):
         if name not in PLOT_METHODS:

@@ -82,11 +82,14 @@ class Sender:
 
     def __init__(self, builder: Any, transport: Transport, env: str,
                  log_path: Optional[Path] = None, queue_size: int = 64,
-                 max_points: int = DEFAULT_MAX_POINTS):
+                 max_points: int = DEFAULT_MAX_POINTS,
+                 journal: Optional[Journal] = None):
         self.builder, self.transport, self.env = builder, transport, env
         self.log_path = Path(log_path) if log_path else None
         self.queue_size = queue_size
-        self.journal = Journal(max_points)
+        # a resumed run's windows so far: redrawn with it, never cleared
+        self.journal = journal if journal is not None else \
+            Journal(max_points)
         self.dropped = 0
         self._queue: Deque[Union[Call, Marker]] = collections.deque()
         self._appends: Dict[Tuple, Call] = {}

@@ -133,3 +133,16 @@ def test_replay_refuses_an_env_name_the_page_cannot_open(tmp_path, capsys):
     error = capsys.readouterr().err
     assert "name='run #1': expected a name" in error and \
         error.count("\n") == 1
+
+
+def test_a_resumed_run_keeps_its_curves_so_far(tmp_path, mnist_dir,
+                                               visdom_server):
+    """Resuming with more epochs continues the board's curves: the points
+    of the epochs before the resume are still there."""
+    assert train(tmp_path, mnist_dir, visdom_server.url, epochs=1) == 0
+    assert train_cli.main(["--resume", str(tmp_path / "itest"), "--epochs",
+                           "2"]) == 0
+    windows = visdom_server.windows("itest")
+    for key in LINE_WINDOWS:
+        assert points(windows[key]) == {"train": 2}, key
+    assert sum(points(windows["batch_loss"]).values()) == 7 * 2
