@@ -81,8 +81,21 @@ class Distributed:
             return
         if device.type == "cuda":
             torch.cuda.set_device(device)
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
-                                timeout=TIMEOUT)
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        restart = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") or "0"
+        if restart == "0" or "MASTER_PORT" not in os.environ:
+            dist.init_process_group(backend, timeout=TIMEOUT)
+        else:  # keys of the failed attempt can linger in the agent's store
+            # and send gloo to a dead peer: each attempt gets its own prefix
+            agent = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True"
+            store = dist.TCPStore(
+                os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]),
+                self.world_size, is_master=not agent and self.is_main,
+                timeout=TIMEOUT, multi_tenant=not agent)
+            dist.init_process_group(
+                backend, store=dist.PrefixStore(f"moevae/restart_{restart}",
+                                                store),
+                rank=self.rank, world_size=self.world_size, timeout=TIMEOUT)
         logger.debug("rank %d of %d joined the process group", self.rank,
                      self.world_size)
 
@@ -98,14 +111,6 @@ class Distributed:
     def barrier(self) -> None:
         if self.active:
             dist.barrier()
-
-    def sum(self, tensors: List[torch.Tensor]) -> List[torch.Tensor]:
-        """Element-wise sums over the ranks (one all-reduce)."""
-        if not self.active or not tensors:
-            return tensors
-        flat = torch.stack([t.float() for t in tensors])
-        dist.all_reduce(flat)
-        return list(flat.unbind())
 
     def all(self, flag: torch.Tensor) -> torch.Tensor:
         """A bool tensor, True where it is True on every rank."""

@@ -155,9 +155,7 @@ def test_the_library_under_torchrun_shares_samples_and_one_board(tmp_path):
 
 @pytest.mark.slow
 def test_a_killed_worker_is_restarted_and_the_run_resumes(tmp_path):
-    # gloo's reconnection after a restart can fail under load: torchrun
-    # gets a few restarts, each resuming from the newest checkpoint
-    ranks = library_run(tmp_path, 2, "--max-restarts", "3",
+    ranks = library_run(tmp_path, 2, "--max-restarts", "1",
                         MOEVAE_TEST_CHECKPOINTS=str(tmp_path / "ck"),
                         MOEVAE_TEST_EPOCHS="3", MOEVAE_TEST_DIE_AT="1:0")
     for rank in ranks:
