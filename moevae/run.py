@@ -154,10 +154,16 @@ class Run:
         fold, epoch, position = (payload["fold"], payload["epoch"],
                                  payload["position"])
         self.check_compatible(path, saved, fold, epoch, position, net)
-        load_model_state(net.model, payload["model"], path)
-        try:
+        before = copy.deepcopy((net.model.state_dict(),
+                                net.optimizer.state_dict()))
+        try:  # a refusal leaves the interface as it was
+            load_model_state(net.model, payload["model"], path)
             net.optimizer.load_state_dict(payload["optimizer"])
         except (ValueError, KeyError) as error:
+            net.model.load_state_dict(before[0])
+            net.optimizer.load_state_dict(before[1])
+            if isinstance(error, CheckpointError):
+                raise
             raise CheckpointError(f"{path}: the optimizer state does not "
                                   f"match this optimizer ({error})") from None
         changed = [] if saved is None else apply_changed_groups(

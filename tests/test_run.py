@@ -496,3 +496,18 @@ def test_checkpoints_of_the_first_release_still_resume(tmp_path, names):
     whole = interface()
     train(whole, None, 3)
     assert same_weights(resumed, whole) and len(history) == 3
+
+
+def test_a_refused_checkpoint_leaves_the_interface_as_it_was(tmp_path):
+    train(interface(), tmp_path, 1)
+    torch.manual_seed(5)
+    model = Noisy()  # the same parameters, an optimizer over some of them
+    net = DeepLearningInterface(
+        model=model, loss_name="MSELoss",
+        optimizer=torch.optim.Adam([model.linear.weight], lr=0.01))
+    before = {k: v.clone() for k, v in net.model.state_dict().items()}
+    with pytest.raises(CheckpointError, match="optimizer state does not "
+                       "match"):
+        train(net, tmp_path, 2, resume=True)
+    assert all(torch.equal(before[k], v)
+               for k, v in net.model.state_dict().items())
