@@ -128,13 +128,12 @@ def run(args) -> int:
             interface.board.close(status="stopped" if isinstance(
                 error, KeyboardInterrupt) else "failed")
         raise
-    interface.close()
     if not main_rank:
         return 0
     write_json(args.run_dir / "history.json",
                {"train": train_history.to_dict(),
                 "validation": valid_history.to_dict()})
-    if interface.board is not None:
+    if interface.board is not None:  # one flush, bounded by its timeout
         interface.board.close()
     final = train_history.history[train_history.steps[-1]]["loss"]
     print(f"moevae train: done, final loss {final:.5g}; checkpoints in "

@@ -30,7 +30,10 @@ PLOT_METHODS = ("line", "scatter", "images", "image", "text", "bar",
 def _copy(value: Any) -> Any:
     """Snapshot an argument so later in-place changes do not leak in."""
     if hasattr(value, "detach"):  # torch tensors, without importing torch
-        return value.detach().cpu().numpy().copy()
+        value = value.detach().cpu()
+        if value.is_floating_point():  # numpy has no bfloat16
+            value = value.double()
+        return value.numpy().copy()
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, (dict, list)):

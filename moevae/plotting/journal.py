@@ -3,9 +3,11 @@
 A line window is kept as one ``events`` message into which its appended
 points are merged (as visdom's server merges them), so redrawing it is one
 request. Its point count is bounded: when it passes ``max_points``, every
-trace is thinned to every other point (its first and newest points kept),
-as TensorBoard thins old scalars, and the thinned window replaces the one
-on the server. The server's cost of an append grows with the points the
+trace is thinned to every other point (its first and newest points kept)
+and the thinned window replaces the one on the server; from then on only
+every second appended point is kept (every fourth after the next
+thinning...), so the points kept stay spread evenly over the whole run, as
+TensorBoard's reservoir keeps them, and the early epochs never vanish. The server's cost of an append grows with the points the
 window holds, so this keeps the board's cost per epoch flat however long
 the run. Other windows keep their latest content (and their appends).
 """
@@ -83,6 +85,10 @@ class Journal:
         self.windows: Dict[WindowKey, List[Message]] = \
             collections.OrderedDict()
         self._lines: Dict[WindowKey, Dict[str, Any]] = {}
+        # a thinned line window keeps 1 appended point in ``stride``
+        self._strides: Dict[WindowKey, int] = {}
+        self._seen: Dict[Tuple[WindowKey, Any], int] = {}
+        self._posted: Dict[WindowKey, int] = {}  # points the server holds
 
     def record(self, endpoint: str, message: Dict[str, Any]
                ) -> List[Message]:
@@ -118,19 +124,53 @@ class Journal:
             self._lines.pop(key, None)
             self.windows.setdefault(key, []).append(("update", message))
             return [("update", message)]
-        merge_update(line, message)
-        if count_points(line) <= self.max_points:
-            return [("update", message)]
-        while count_points(line) > self.max_points // 2:
-            before = count_points(line)
-            thin(line)
-            if count_points(line) == before:
-                break
-        return [("events", copy.deepcopy(line))]
+        kept, dropped = message, None
+        if message.get("append") and self._strides.get(key, 1) > 1:
+            kept, dropped = self._on_stride(key, message)
+        if kept is not None:
+            merge_update(line, kept)
+        self._posted[key] = self._posted.get(key, count_points(line)) + \
+            count_points(message)
+        if count_points(line) > self.max_points:
+            while count_points(line) > self.max_points // 2:
+                before = count_points(line)
+                thin(line)
+                self._strides[key] = self._strides.get(key, 1) * 2
+                if count_points(line) == before:
+                    break
+        elif self._posted[key] <= self.max_points:
+            return [("update", message)]  # every point shows, live
+        # the server's copy is replaced by the kept points, plus this
+        # message's (so the newest point stays on the board)
+        resent = copy.deepcopy(line)
+        if dropped is not None:
+            merge_update(resent, dropped)
+        self._posted[key] = count_points(resent)
+        return [("events", resent)]
+
+    def _on_stride(self, key: WindowKey, message: Dict[str, Any]
+                   ) -> Tuple[Optional[Dict[str, Any]],
+                              Optional[Dict[str, Any]]]:
+        """(the appended points a thinned window keeps, the others); None
+        for a part without points."""
+        stride, kept, dropped = self._strides[key], [], []
+        for index, trace in enumerate(message["data"]):
+            name = (key, message.get("name", index))
+            seen = self._seen.get(name, 0)
+            on = [(seen + i) % stride == 0 for i in range(len(trace["x"]))]
+            self._seen[name] = seen + len(trace["x"])
+            for part, wanted in ((kept, True), (dropped, False)):
+                part.append(dict(trace, **{axis: [
+                    value for value, flag in zip(trace[axis], on)
+                    if flag == wanted] for axis in ("x", "y")}))
+        return tuple(dict(message, data=part) if any(t["x"] for t in part)
+                     else None for part in (kept, dropped))
 
     def forget(self, key: WindowKey) -> None:
         self.windows.pop(key, None)
         self._lines.pop(key, None)
+        self._strides.pop(key, None)
+        self._posted.pop(key, None)
 
     def points(self, env: Optional[str], window: str) -> int:
         """Points the journal holds for a line window (0 if none)."""

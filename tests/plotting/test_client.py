@@ -277,3 +277,12 @@ def test_http_errors_are_refusals_unless_a_gateway_says_down(status, error):
     with pytest.raises(error, match=f"HTTP {status} R from"):
         transport.post("events", {"y": [float("nan")]})
     assert session.post.call_args.kwargs["data"] == '{"y": [null]}'
+
+
+def test_a_bfloat16_tensor_is_taken_as_its_values():
+    """numpy has no bfloat16: the call must not fail in the caller."""
+    import numpy as np
+    import torch
+    from moevae.plotting.client import _copy
+    copied = _copy(torch.tensor([1.5, float("inf")], dtype=torch.bfloat16))
+    assert copied.dtype == np.float64 and copied[0] == 1.5
