@@ -96,6 +96,23 @@ class DeepLearningInterface(Prediction, Observable):
             raise bad_type("model", model, "a torch.nn.Module")
         if nonfinite not in NONFINITE:
             raise bad_value("nonfinite", nonfinite, f"one of {NONFINITE}")
+        for name, flag in (("resume", resume), ("add_labels", add_labels),
+                           ("use_cuda", use_cuda), ("compile", compile),
+                           ("keep_freed_memory", keep_freed_memory)):
+            if not isinstance(flag, bool):
+                raise bad_type(name, flag, "True or False")
+        ignored = [f"{name}={value!r}" for name, value, default in (
+            ("optimizer_name", optimizer_name, "Adam"),
+            ("learning_rate", learning_rate, 1e-3)) if value != default] + \
+            [f"{name}={value!r}" for name, value in kwargs.items()]
+        if optimizer is not None and ignored:
+            raise bad_value("optimizer", type(optimizer).__name__, "no "
+                            f"optimizer_name/learning_rate/options with it "
+                            f"(given: {', '.join(ignored)}): build the "
+                            "optimizer with them")
+        if loss is not None and loss_name != "NLLLoss":
+            raise bad_value("loss_name", loss_name, "no loss_name with loss= "
+                            "(one or the other)")
         check_positive_int("keep_checkpoints", keep_checkpoints)
         self.distributed = Distributed.from_environment()  # torchrun's
         self.device = self.distributed.device(resolve_device(device,
@@ -115,7 +132,8 @@ class DeepLearningInterface(Prediction, Observable):
                 raise bad_value("resume", resume, "pretrained= a checkpoint "
                                 "holding an optimizer state (to continue a "
                                 "run, use training(..., resume=True))")
-            self.optimizer.load_state_dict(payload["optimizer"])
+            ckpt.load_optimizer_state(self.optimizer, payload["optimizer"],
+                                      pretrained)
         self.loss = build_loss(loss, loss_name)
         self.metrics = resolve_metrics(metrics)
         self.add_labels, self.precision = add_labels, precision

@@ -29,6 +29,8 @@ def linear_interface(**options):
     torch.manual_seed(0)
     settings = dict(model=torch.nn.Linear(3, 1), loss_name="MSELoss",
                     optimizer_name="SGD", learning_rate=0.1)
+    if "loss" in options:  # one or the other
+        del settings["loss_name"]
     settings.update(options)
     return DeepLearningInterface(**settings)
 
@@ -299,3 +301,38 @@ def test_a_gpu_index_not_visible_here_is_one_line(monkeypatch):
         resolve_device("cuda:2", use_cuda=False)
     with pytest.raises(MoEVAEError, match="device='cuda:x'"):
         resolve_device("cuda:x", use_cuda=False)
+
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(optimizer_name="Adam", learning_rate=1e-5),
+     r"optimizer='SGD': expected no optimizer_name/learning_rate/options "
+     r"with it \(given: learning_rate=1e-05\)"),
+    (dict(momentum=0.9), r"given: momentum=0.9"),
+    (dict(loss=torch.nn.MSELoss(), loss_name="CrossEntropyLoss"),
+     "loss_name='CrossEntropyLoss': expected no loss_name with loss="),
+    (dict(add_labels="no"), "add_labels='no' .*True or False"),
+    (dict(compile="yes"), "compile='yes'"),
+])
+def test_arguments_that_would_be_ignored_are_refused(options, message):
+    model = torch.nn.Linear(3, 1)
+    settings = dict(model=model, optimizer=torch.optim.SGD(
+        model.parameters(), lr=0.5)) if "loss" in options or \
+        "momentum" in options or "optimizer_name" in options else \
+        dict(model=model, loss_name="MSELoss")
+    if "loss" not in options and "optimizer" in settings:
+        settings["loss_name"] = "MSELoss"
+    with pytest.raises(MoEVAEError, match=message):
+        DeepLearningInterface(**settings, **options)
+
+
+def test_resume_refuses_another_optimizers_state(tmp_path):
+    model = torch.nn.Linear(3, 1)
+    sgd = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    torch.save({"model": model.state_dict(), "optimizer": sgd.state_dict()},
+               tmp_path / "sgd.pth")
+    with pytest.raises(MoEVAEError, match="does not fit this Adam over "
+                       "these parameters"):
+        DeepLearningInterface(model=model, loss_name="MSELoss",
+                              pretrained=str(tmp_path / "sgd.pth"),
+                              resume=True)

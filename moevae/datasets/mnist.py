@@ -122,7 +122,7 @@ def _check_cached_inputs(path: Path) -> np.ndarray:
     hint = CACHE_HINT
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, EOFError) as error:  # EOF: a 0-byte file
         raise DataError(f"{path}: unreadable cache ({error}); {hint}") \
             from None
     if array.ndim != 4 or array.shape[1:] != (1, 28, 28):

@@ -294,7 +294,14 @@ def map_labels(name: str, values: Any, label_mapping: Optional[Dict],
     try:
         if values.dtype.kind not in "biuf":
             raise TypeError(values.dtype)
-        return values.astype(np.float64 if continuous else np.int64)
+        converted = values.astype(np.float64 if continuous else np.int64)
     except (TypeError, ValueError):
         raise DataError(f"{name}: values like {np.ravel(values)[:3].tolist()}"
                         " are not numbers; give a label_mapping") from None
+    if not continuous and values.dtype.kind == "f" and \
+            not np.array_equal(converted, values):
+        fractional = np.ravel(values)[np.ravel(converted != values)][:3]
+        raise DataError(f"{name}: values like {fractional.tolist()} are not "
+                        "whole numbers (class labels); give "
+                        "continuous_labels=True for real-valued labels")
+    return converted

@@ -409,3 +409,16 @@ def test_memory_mapped_files_give_no_torch_warning(tmp_path):
     batch = next(iter(manager.get_dataloader(train=True).train))
     rows = manager["train"][0].indices
     np.testing.assert_array_equal(batch.outputs.numpy(), inputs[rows] * 2)
+
+
+def test_real_valued_labels_are_never_truncated_to_classes():
+    inputs = np.random.default_rng(0).random((20, 3), np.float32)
+    with pytest.raises(MoEVAEError, match="not whole numbers .*"
+                       "continuous_labels=True"):
+        DataManager.from_numpy(train_inputs=inputs, batch_size=20,
+                               train_labels=np.linspace(0.05, 0.95, 20))
+    manager = DataManager.from_numpy(train_inputs=inputs, batch_size=20,
+                                     train_labels=np.arange(20.0),
+                                     sampler=None)
+    labels = next(iter(manager.get_dataloader(train=True).train)).labels
+    assert labels.dtype == torch.int64 and labels[:3].tolist() == [0, 1, 2]

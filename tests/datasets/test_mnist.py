@@ -1,6 +1,8 @@
 import json
 import warnings
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -132,6 +134,16 @@ def test_broken_cache_is_reported_not_overwritten(tmp_path):
     np.save(item.input_path, np.zeros((5, 3), np.float32))
     with pytest.raises(DataError, match=r"shape \(5, 3\).*delete it"):
         fetch_minst(str(folder))
+
+
+def test_an_empty_inputs_cache_is_one_line(tmp_path):
+    folder = write_mnist_idx(tmp_path / "d", 30, 10)
+    item = fetch_minst(str(folder))
+    Path(item.input_path).write_bytes(b"")
+    with pytest.raises(DataError, match="unreadable cache.*delete it") as \
+            error:
+        fetch_minst(str(folder))
+    assert "\n" not in str(error.value)
 
 
 def test_failed_cache_write_leaves_nothing(tmp_path, monkeypatch):
