@@ -105,6 +105,11 @@ class DataManager:
                          number_of_folds=number_of_folds, test_size=test_size,
                          sample_size=sample_size)
             _refuse_split_args(given)
+            if label_mapping is not None and all(
+                    len(arrays) < 3 or arrays[2] is None
+                    for arrays in input_path.values()):
+                raise bad_value("label_mapping", label_mapping, "no mapping "
+                                "without labels (give train_labels=...)")
             source = ArraySource.from_sets(input_path, label_mapping,
                                            continuous_labels)
             self.number_of_folds = 1
@@ -113,6 +118,10 @@ class DataManager:
                 "number_of_folds", number_of_folds, minimum=2)
             check_fraction("test_size", test_size)
             check_fraction("sample_size", sample_size, low_open=True)
+            if label_mapping is not None and labels is None:
+                raise bad_value("label_mapping", label_mapping, "no mapping "
+                                "without labels= (the metadata column(s) "
+                                "it maps)")
             source = load_source(input_path, metadata_path, output_path,
                                  labels, label_mapping, continuous_labels,
                                  stratify_label, custom_stratification,

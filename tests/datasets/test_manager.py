@@ -422,3 +422,11 @@ def test_real_valued_labels_are_never_truncated_to_classes():
                                      sampler=None)
     labels = next(iter(manager.get_dataloader(train=True).train)).labels
     assert labels.dtype == torch.int64 and labels[:3].tolist() == [0, 1, 2]
+
+
+def test_a_label_mapping_without_labels_is_refused(tmp_path):
+    inputs = np.random.default_rng(0).random((20, 3), np.float32)
+    with pytest.raises(MoEVAEError, match="label_mapping=.*expected no "
+                       "mapping without labels"):
+        DataManager.from_numpy(train_inputs=inputs, batch_size=4,
+                               label_mapping={0: 1})
