@@ -17,6 +17,7 @@ from typing import Any, Optional
 import numpy as np
 import visdom
 
+from ..server.names import check_env_name
 from .journal import DEFAULT_MAX_POINTS, Journal
 from .sender import Call, Sender
 from .transport import Transport
@@ -73,6 +74,8 @@ class AsyncVisdom:
             bound = signature.bind(self.builder, *args, **kwargs)  # TypeError
             arguments = {key: _copy(value) for key, value in
                          bound.arguments.items() if key != "self"}
+            if arguments.get("env") is not None:  # as the board's own
+                check_env_name(arguments["env"], "env")
             self.sender.put(Call(name, arguments, self.env))
             return arguments.get("win")
         call.__name__ = name

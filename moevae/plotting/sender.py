@@ -98,6 +98,7 @@ class Sender:
         self._stopping = False
         self._failures, self._next_retry = 0, 0.0
         self._warned: set = set()
+        self._refusals = 0  # requests the server refused since a flush
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name="moevae-board")
         self._thread.start()
@@ -155,7 +156,8 @@ class Sender:
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait at most ``timeout`` s until every call queued before is
-        handled; True if the server has them all."""
+        handled; True if the server has them all (False also when it
+        refused some since the last flush)."""
         marker = Marker()
         with self._cond:
             if self._stopping or not self._thread.is_alive():
@@ -218,7 +220,8 @@ class Sender:
         try:
             if self._state != CONNECTED:
                 self._connect()
-            marker.sent = self._state == CONNECTED
+            marker.sent = self._state == CONNECTED and not self._refusals
+            self._refusals = 0  # counted again from this flush on
         finally:
             marker.reached.set()
 
@@ -252,9 +255,12 @@ class Sender:
     def _refused(self, message: Message, error: RequestRefused) -> None:
         endpoint, payload = message
         key = (payload.get("eid"), payload.get("win"))
-        self._warn_once(("refused", key), "board: the server refused %s of "
-                        "window %r in %r (%s); that request is dropped, "
-                        "training goes on", endpoint, key[1], key[0], error)
+        self._refusals += 1
+        self._warn_once("refused", "board: the server refused %s of window "
+                        "%r in %r (%s); that request is dropped, training "
+                        "goes on (further refusals are not logged; flush() "
+                        "and close() return False)", endpoint, key[1],
+                        key[0], error)
         if endpoint == "events":
             self.journal.forget(key)
 

@@ -10,20 +10,22 @@ from typing import Any
 
 from ..errors import bad_value
 
-MAX_ENV_NAME = 200  # the file name <name>.json stays under 255 bytes
+MAX_ENV_NAME = 200  # UTF-8 bytes: <name>.json stays under 255 bytes
 UNSAFE = "/\\?#%+&'\"<>"  # '+' is also visdom's separator of compared envs
 
 
 def check_env_name(env: Any, name: str = "env") -> str:
     """Return ``env`` if it can name a Visdom environment, else raise
-    MoEVAEValueError (one line naming the value): empty, over 200
-    characters, only dots, containing / \\ ? # % + & ' " < >, a control
-    or format character, or '.json'."""
-    if not isinstance(env, str) or not env or len(env) > MAX_ENV_NAME or \
+    MoEVAEValueError (one line naming the value): empty or blank, over
+    200 bytes in UTF-8, only dots, containing / \\ ? # % + & ' " < >, a
+    control or format character, or '.json'."""
+    if not isinstance(env, str) or not env.strip() or \
+            len(env.encode("utf-8", "replace")) > MAX_ENV_NAME or \
             env.strip(".") == "" or any(char in env for char in UNSAFE) or \
             ".json" in env or any(unicodedata.category(char).startswith("C")
                                   for char in env):
-        raise bad_value(name, env, "a name of 1-200 printable characters "
-                        "without / \\ ? # % + & ' \" < > or '.json' "
+        raise bad_value(name, env, "a name of 1-200 bytes (UTF-8) of "
+                        "printable characters, not blank, without "
+                        "/ \\ ? # % + & ' \" < > or '.json' "
                         "(visdom's page puts it in URLs as it is)")
     return env

@@ -152,7 +152,8 @@ def test_clustering_monitor_scores_and_draws(mock_board, mock_viewer):
 @pytest.mark.parametrize("env", ["", "a/b", "a\\b", "x.json", "tab\there",
                                  "nul\x00", "bidi\u202e", "e" * 201, 3,
                                  "run #1", "a?b", "50%", "a+b", "..", "a&b",
-                                 "it's", 'say "hi"', "<b>"])
+                                 "it's", 'say "hi"', "<b>", " ", "\u00a0 ",
+                                 "\u00fc" * 101, "\u65e5" * 67])
 def test_env_names_that_cannot_name_a_file_or_url_are_refused(mock_viewer,
                                                               env):
     with pytest.raises(MoEVAEError, match="env=.*expected a name"):
@@ -232,3 +233,13 @@ def test_a_board_on_a_rank_after_0_draws_nothing(monkeypatch, mock_viewer):
     board.viewer.images([[0]], win="sampling")
     board.close()
     assert mock_viewer.method_calls == []
+
+
+def test_a_call_into_another_env_checks_its_name():
+    from moevae.plotting.client import AsyncVisdom
+    viewer = AsyncVisdom("http://127.0.0.1", 9, env="run")  # nothing there
+    try:
+        with pytest.raises(MoEVAEError, match="env='x#y'"):
+            viewer.line(Y=[1.0], X=[1.0], win="w", env="x#y")
+    finally:
+        viewer.close_client(0.1)

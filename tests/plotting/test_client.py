@@ -189,7 +189,8 @@ def test_a_refused_request_is_dropped_after_one_warning(monkeypatch, caplog):
             viewer.text(f"epoch {epoch}", win="bad")
             viewer.line(Y=np.array([1.0]), X=np.array([epoch]), win="ok",
                         update="append", name="train")
-            assert viewer.flush(5)  # the server has all it accepts
+            # False: the server does not have them all (it refused one)
+            assert viewer.flush(5) is False
     assert transport.refused == 5  # each request once: never retried
     assert viewer.connected
     warnings = [r.message for r in caplog.records]
@@ -197,6 +198,9 @@ def test_a_refused_request_is_dropped_after_one_warning(monkeypatch, caplog):
         "HTTP 500" in warnings[0] and "not answering" not in warnings[0]
     assert sum(len(m["data"][0]["y"]) for e, m in transport.posts
                if m.get("win") == "ok") == 5
+    viewer.line(Y=np.array([2.0]), X=np.array([9]), win="ok",
+                update="append", name="train")
+    assert viewer.flush(5) is True  # nothing refused since the last flush
     viewer.close_client(1)
 
 
