@@ -19,6 +19,7 @@ is used. The rules (see also moevae.datasets.loaders.BatchLoader.shard):
 - only rank 0 runs side-effect observers (the board), writes checkpoints
   and files; the others wait at a barrier where needed.
 """
+import atexit
 import contextlib
 import contextvars
 import datetime
@@ -96,6 +97,9 @@ class Distributed:
                 backend, store=dist.PrefixStore(f"moevae/restart_{restart}",
                                                 store),
                 rank=self.rank, world_size=self.world_size, timeout=TIMEOUT)
+        # the group moevae created is taken down before the interpreter
+        # ends: left to destructors, gloo's threads can abort the process
+        atexit.register(leave_process_group)
         logger.debug("rank %d of %d joined the process group", self.rank,
                      self.world_size)
 
@@ -162,6 +166,17 @@ class Distributed:
         box = [value]
         dist.broadcast_object_list(box, src=0)
         return box[0]
+
+
+def leave_process_group() -> None:
+    """Destroy the default process group, if there still is one."""
+    if dist.is_available() and dist.is_initialized():
+        try:  # every rank leaves together (a peer gone: 30 s at most)
+            if dist.get_backend() == "gloo":
+                dist.monitored_barrier(timeout=datetime.timedelta(seconds=30))
+            dist.destroy_process_group()
+        except Exception as error:  # exiting: say it, never raise
+            logger.debug("process group not destroyed cleanly: %s", error)
 
 
 def restarted_by_torchrun() -> bool:
