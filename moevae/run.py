@@ -186,7 +186,7 @@ class Run:
         self.start = {"fold": fold, "epoch": epoch if position else epoch + 1,
                       "rng": rng, "loader": payload["loader"],
                       "partial": payload.get("partial") if position else None,
-                      "fold_done": done, "legacy": legacy}
+                      "fold_done": done}
         if self.initial is None and (done or self.folds_to_train()[1:]):
             raise CheckpointError(
                 f"{self.checkpointer.directory}: no initial.pth, which the "

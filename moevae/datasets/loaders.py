@@ -207,9 +207,9 @@ class BatchLoader:
         rank, world = self._share
         if world > 1:
             chunks = [chunk for chunk in chunks if len(chunk) >= world]
-            sizes = [[len(part) for part in chunk.tensor_split(world)]
-                     for chunk in chunks]
-            shares = [chunk.tensor_split(world)[rank] for chunk in chunks]
+            parts = [chunk.tensor_split(world) for chunk in chunks]
+            sizes = [[len(part) for part in split] for split in parts]
+            shares = [split[rank] for split in parts]
         else:
             sizes, shares = [], chunks
         for index, (chunk, batch) in enumerate(zip(chunks,
