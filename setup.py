@@ -20,6 +20,8 @@ setup(
         "numpy>=1.26,<3",
         "scipy>=1.11,<2",
         "scikit-learn>=1.4,<2",
+        # the start partition's UMAP (numba inside): linear in the images
+        "umap-learn>=0.5.5,<0.6",
         "pandas>=2.1,<4",
         "matplotlib>=3.8,<4",
         "tqdm>=4.66,<5",

@@ -16,13 +16,19 @@ from .errors import CheckpointError
 from .fileio import atomic_save, write_json
 from .metrics import ClusteringScores, manager_clusters, score_clustering
 from .models import FusedManager, build_manager
+from .models.convolutional import ConvGatedManager
 
 SAMPLES_PER_EXPERT = 8
 
 
 def model_from_state(state: Dict[str, torch.Tensor], source) -> torch.nn.Module:
     """A FusedManager or seed Manager shaped like the weights in ``state``."""
-    if "in_weight" in state and "latent_weight" in state:
+    if "in_weight" in state and "latent_weight" in state and any(
+            key.startswith("conv_gate.") for key in state):
+        experts, twice_latent, hidden = state["latent_weight"].shape
+        model = ConvGatedManager(state["in_weight"].shape[1], hidden,
+                                 twice_latent // 2, experts)
+    elif "in_weight" in state and "latent_weight" in state:
         experts, twice_latent, hidden = state["latent_weight"].shape
         model = FusedManager(state["in_weight"].shape[1], hidden,
                              twice_latent // 2, experts)

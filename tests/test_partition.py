@@ -31,3 +31,37 @@ def test_a_fitting_cached_partition_is_reused(tmp_path):
     path = partition_table(str(tmp_path / "missing.tsv"), np.zeros((4, 784)),
                            tmp_path, seed=0)
     assert pd.read_csv(path, sep="\t").equals(table)
+
+
+def test_umap_partition_is_deterministic_informative_and_label_free(
+        tmp_path):
+    from moevae.metrics import clustering_accuracy
+    from tests.helpers import sample_subset
+    images, labels = sample_subset(1000)
+    table = pd.DataFrame({"label": labels})
+    table.to_csv(tmp_path / "m.tsv", sep="\t", index=False)
+    first = pd.read_csv(partition_table(str(tmp_path / "m.tsv"), images,
+                                        tmp_path / "a", seed=3), sep="\t")
+    # other labels, same images: the very same partition
+    table["label"] = np.random.default_rng(0).permutation(labels)
+    table.to_csv(tmp_path / "m.tsv", sep="\t", index=False)
+    again = pd.read_csv(partition_table(str(tmp_path / "m.tsv"), images,
+                                        tmp_path / "b", seed=3), sep="\t")
+    assert np.array_equal(first["partition"], again["partition"])
+    assert np.array_equal(again["label"], table["label"])  # table kept
+    assert set(first["partition"]) == set(range(10))
+    assert clustering_accuracy(labels, first["partition"]) > 0.5
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"method": "pca"}, r"partition method='pca': expected one of"),
+    ({"clusters": 10, "count": 11}, r"number of images=11: expected at "
+                                    r"least 12"),
+])
+def test_bad_partition_requests_are_one_line(kwargs, message):
+    from moevae.errors import MoEVAEValueError
+    from moevae.partition import embedding_partition
+    count = kwargs.pop("count", 50)
+    with pytest.raises(MoEVAEValueError, match=message) as error:
+        embedding_partition(np.zeros((count, 16)), **kwargs)
+    assert "\n" not in str(error.value)

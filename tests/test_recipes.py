@@ -67,3 +67,27 @@ def test_warm_start_recipe_beats_a_constant_clustering(tmp_path, mnist_dir):
     scores = evaluate(model, np.load(data.input_path), labels)
     majority = np.bincount(labels).max() / len(labels)
     assert scores.acc > majority + 0.3, scores.acc  # 700 digits, 7 epochs
+
+
+@pytest.mark.slow  # ~60 s on 2 cores
+def test_conv_consistency_recipe_beats_its_start_and_a_constant(tmp_path):
+    from moevae.metrics import clustering_accuracy
+    from tests.helpers import write_mnist_idx
+    folder = write_mnist_idx(tmp_path / "mnist", train=2700, test=300)
+    run = tmp_path / "r"
+    assert train_cli.main(["--recipe", "umap-conv-consistency", "--epochs",
+                           "20", "--board", "off", "--seed", "0",
+                           "--datasetdir", str(folder), "--run-dir",
+                           str(run)]) == 0
+    data = fetch_minst(str(folder))
+    labels = pd.read_csv(data.metadata_path, sep="\t")["label"].to_numpy()
+    start = clustering_accuracy(labels, pd.read_csv(
+        run / "partition.tsv", sep="\t")["partition"].to_numpy())
+    scores = evaluate(load_model(run / "checkpoints" / "model_0_epoch_19.pth"),
+                      np.load(data.input_path), labels)
+    majority = np.bincount(labels).max() / len(labels)
+    # measured: start 0.80, final 0.82 (3,000 digits; 0.973 -> 0.982 on
+    # the 70,000)
+    assert scores.acc > majority + 0.5, scores.acc
+    assert scores.acc > start + 0.01, (start, scores.acc)
+    assert min(scores.usage) > 0.02

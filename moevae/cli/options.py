@@ -10,7 +10,7 @@ from ..datasets.mnist import DEFAULT_DATA_DIR
 from ..builders import PRECISIONS
 from ..checkpoint import INITIAL_NAME, list_checkpoints
 from ..distributed import restarted_by_torchrun
-from ..errors import DataError
+from ..errors import DataError, MoEVAEError
 from ..fileio import read_json
 from ..recipes import RECIPES
 
@@ -113,6 +113,10 @@ def parse(argv: List[str]) -> argparse.Namespace:
     if args.fold >= NUMBER_OF_FOLDS:
         parser.error(f"argument --fold: {args.fold}: expected 0-"
                      f"{NUMBER_OF_FOLDS - 1}")
+    try:
+        RECIPES[args.recipe]().check_layout(args.layout)
+    except MoEVAEError as error:
+        parser.error(f"argument --layout: {error}")
     if args.device == "cuda":
         import torch
         if not torch.cuda.is_available():

@@ -46,7 +46,8 @@ def build_manager(args, recipe: Recipe) -> DataManager:
     if recipe.needs_partition:
         images = np.load(data.input_path, mmap_mode="r")
         metadata_path = str(partition_table(data.metadata_path, images,
-                                            args.run_dir, args.seed))
+                                            args.run_dir, args.seed,
+                                            method=recipe.partition))
         labels = "partition"
     return DataManager(
         input_path=data.input_path, metadata_path=metadata_path,

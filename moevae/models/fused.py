@@ -62,15 +62,25 @@ class FusedManager(nn.Module):
         hidden = torch.sigmoid(torch.addmm(self.in_bias.unsqueeze(1),
                                            self.in_weight, x.t()))
         gate_hidden, expert_hidden = hidden.split(
-            [self.hidden_dim, self.num_experts * self.hidden_dim])
-        probs = func.softmax(func.linear(gate_hidden.t(), self.linear2.weight,
-                                         self.linear2.bias), dim=1)
+            [self.gate_rows, self.num_experts * self.hidden_dim])
+        probs = self.gate_from_hidden(x, gate_hidden)
         z_mu, z_var = self.encode_hidden(expert_hidden.view(
             self.num_experts, self.hidden_dim, -1))
         z = self.draw_noise(z_var).mul(torch.sqrt(z_var)).add_(z_mu)
         logits = self.decode_logits(z)
         return probs, FusedOutputs(logits=logits, z_mu=z_mu.transpose(1, 2),
                                    z_var=z_var.transpose(1, 2))
+
+    @property
+    def gate_rows(self) -> int:
+        """Rows of ``in_weight`` that belong to the manager (first)."""
+        return self.hidden_dim
+
+    def gate_from_hidden(self, x: torch.Tensor, gate_hidden: torch.Tensor
+                         ) -> torch.Tensor:
+        """(B, K) probabilities from the manager's (H, B) hidden units."""
+        return func.softmax(func.linear(gate_hidden.t(), self.linear2.weight,
+                                        self.linear2.bias), dim=1)
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The manager's probabilities alone (no expert is run)."""
@@ -153,7 +163,7 @@ class ExpertView:
 
     def encoder(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         f, k, h = self.fused, self.k, self.fused.hidden_dim
-        start = h * (k + 1)
+        start = f.gate_rows + h * k
         hidden = torch.sigmoid(func.linear(
             x, f.in_weight[start:start + h], f.in_bias[start:start + h]))
         latent = func.linear(hidden, f.latent_weight[k], f.latent_bias[k])

@@ -7,16 +7,18 @@ import torch
 
 from moevae.checkpoint import save_checkpoint
 from moevae.models import FusedManager
+from moevae.models.convolutional import ConvGatedManager
 
 EXPERTS, HIDDEN, LATENT = 3, 16, 4
 
 
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory) -> Dict[str, Path]:
-    """{'fused': ..., 'per-expert': ...}: checkpoints as training writes.
+    """{'fused': ..., 'per-expert': ..., 'conv': ...}: as training writes.
 
-    Both hold the same 784-16-4 model with 3 experts, in the two layouts
-    (bare state dicts: tests/cli/test_checkpoints.py); nothing is trained.
+    The first two hold the same 784-16-4 model with 3 experts, in the two
+    layouts (bare state dicts: tests/cli/test_checkpoints.py); 'conv' the
+    same experts under a convolutional manager; nothing is trained.
     """
     root = tmp_path_factory.mktemp("tiny")
     (root / "fused").mkdir()
@@ -29,10 +31,17 @@ def tiny_checkpoints(tmp_path_factory) -> Dict[str, Path]:
     per_expert_path = save_checkpoint(
         root / "per-expert", {"model": fused.to_manager().state_dict()},
         fold=0, epoch=3)
-    return {"fused": fused_path, "per-expert": per_expert_path}
+    (root / "conv").mkdir()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        conv = ConvGatedManager(784, HIDDEN, LATENT, EXPERTS)
+    conv_path = save_checkpoint(root / "conv", {"model": conv.state_dict()},
+                                fold=0, epoch=3)
+    return {"fused": fused_path, "per-expert": per_expert_path,
+            "conv": conv_path}
 
 
-@pytest.fixture(params=["fused", "per-expert"])
+@pytest.fixture(params=["fused", "per-expert", "conv"])
 def tiny_checkpoint(request, tiny_checkpoints) -> Path:
     return tiny_checkpoints[request.param]
 

@@ -73,13 +73,14 @@ def test_every_input_kind_gives_the_same_predictions(tmp_path, digits,
     inputs = [path for path, _ in sources.values()] + [
         tmp_path / "d-idx3-ubyte.gz", tmp_path / "e-idx3-ubyte",
         tmp_path / "pngs"]
-    tables = [predict(run_cli, checkpoint, source, tmp_path / "out.csv")
-              for checkpoint in tiny_checkpoints.values()
-              for source in inputs]
-    for table in tables[1:]:
-        np.testing.assert_allclose(table[COLUMNS[1:]].to_numpy(),
-                                   tables[0][COLUMNS[1:]].to_numpy(),
-                                   atol=1e-5)
+    for same_model in (("fused", "per-expert"), ("conv",)):
+        tables = [predict(run_cli, tiny_checkpoints[layout], source,
+                          tmp_path / "out.csv")
+                  for layout in same_model for source in inputs]
+        for table in tables[1:]:
+            np.testing.assert_allclose(table[COLUMNS[1:]].to_numpy(),
+                                       tables[0][COLUMNS[1:]].to_numpy(),
+                                       atol=1e-5)
     assert tables[5]["image"].tolist() == [f"digit-{n:02d}.png"
                                            for n in range(len(digits))]
 

@@ -258,3 +258,17 @@ def test_a_copied_run_resumes_where_it_is(tmp_path, mnist_dir):
     assert (original / "config.json").read_text() == before
     assert history_epochs(copy) == [[0, 0], [0, 1]]
     assert history_epochs(original) == [[0, 0]]
+
+
+def test_a_layout_the_recipe_has_not_is_refused_before_anything(tmp_path,
+                                                                run_cli):
+    code, out, err = run_cli(train_cli.main, [
+        "--recipe", "umap-conv-consistency", "--layout", "per-expert",
+        "--board", "off", "--run-dir", tmp_path / "run", "--datasetdir",
+        tmp_path / "data", "--no-download"])
+    assert code == 2
+    assert "--layout" in err and "layout='per-expert'" in err and \
+        "umap-conv-consistency" in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "run").exists()
+    assert not (tmp_path / "data").exists()

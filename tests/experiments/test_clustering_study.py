@@ -1,0 +1,43 @@
+"""The study script trains each recipe and seed, then prints the table."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+SCRIPT = ROOT / "experiments" / "clustering_study.py"
+
+
+def study(*flags):
+    return subprocess.run([sys.executable, str(SCRIPT), *flags],
+                          capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+
+
+@pytest.mark.slow  # ~25 s on 2 cores
+def test_study_prints_the_table_and_reuses_finished_runs(tmp_path,
+                                                         mnist_dir):
+    flags = ["--recipes", "seed", "--seeds", "2", "--epochs", "1",
+             "--datasetdir", str(mnist_dir), "--folder",
+             str(tmp_path / "study"), "--out", str(tmp_path / "out.json")]
+    done = study(*flags)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert sum(line.startswith("seed seed ") for line in lines) == 2
+    assert lines[-1].startswith("| `seed` | - | ")  # no start partition
+    assert "| 0 of 2 |" in lines[-1] or "| 1 of 2 |" in lines[-1] or \
+        "| 2 of 2 |" in lines[-1]
+    runs = json.loads((tmp_path / "out.json").read_text())["runs"]["seed"]
+    assert [run["seed"] for run in runs] == [0, 1]
+    assert all(0 <= run["acc"] <= 1 for run in runs)
+    again = study(*flags)  # finished runs are read back, not retrained
+    assert again.returncode == 0
+    assert "moevae train" not in again.stdout
+    assert again.stdout.splitlines() == [
+        line for line in lines if not line.startswith("moevae train")]
+    other = study(*[flag if flag != "1" else "2" for flag in flags])
+    assert other.returncode != 0
+    assert "a run of 1 epochs, not 2" in other.stderr

@@ -1,0 +1,95 @@
+"""The convolutional manager: shapes, augmentation, checkpoints, layouts."""
+import pytest
+import torch
+
+from moevae.errors import MoEVAEError
+from moevae.evaluation import model_from_state
+from moevae.losses import ManagerLoss
+from moevae.models.convolutional import ConvGatedManager, random_affine
+from moevae.recipes import RECIPES, Recipe
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return ConvGatedManager(input_dim=64, hidden_dim=8, latent_dim=3,
+                            num_experts=4)
+
+
+def test_forward_shapes_and_loss(model):
+    x = torch.rand(5, 64)
+    probs, outputs = model(x)
+    assert probs.shape == (5, 4)
+    torch.testing.assert_close(probs.sum(1), torch.ones(5))
+    assert outputs["logits"].shape == (4, 5, 64)
+    assert outputs["z_mu"].shape == outputs["z_var"].shape == (4, 5, 3)
+    loss = ManagerLoss()
+    loss.layer_outputs = outputs
+    value, _ = loss(probs, x)
+    value.backward()
+    assert model.conv_gate.features[0].weight.grad.abs().sum() > 0
+    assert model.in_weight.grad.abs().sum() > 0
+    # only the experts' first layers: no manager rows left unused
+    assert model.in_weight.shape == (4 * 8, 64)
+    assert not hasattr(model, "linear2")
+
+
+def test_augmentation_only_in_training(model):
+    x = torch.rand(6, 64)
+    model.eval()
+    assert torch.equal(model.gate(x), model.gate(x))
+    assert torch.equal(model(x)[0], model.gate(x))
+    model.train()
+    torch.manual_seed(1)
+    first = model.gate(x)
+    torch.manual_seed(1)
+    assert torch.equal(model.gate(x), first)  # repeatable for a seed
+    assert not torch.allclose(model.gate(x), first)  # a new draw moves
+
+
+def test_random_affine_keeps_a_centred_digit_mostly():
+    torch.manual_seed(0)
+    images = torch.zeros(50, 1, 28, 28)
+    images[:, :, 10:18, 10:18] = 1.0
+    moved = random_affine(images)
+    assert moved.shape == images.shape and not torch.equal(moved, images)
+    mass = moved.sum((1, 2, 3)) / images.sum((1, 2, 3))
+    assert ((mass > 0.75) & (mass < 1.3)).all()  # scale +-10%: area +-21%
+
+
+def test_the_expert_views_read_the_experts_rows(model):
+    model.eval()
+    x = torch.rand(3, 64)
+    _, outputs = model(x)
+    for k, expert in enumerate(model._experts):
+        z_mu, _ = expert.encoder(x)
+        torch.testing.assert_close(z_mu, outputs["z_mu"][k])
+
+
+def test_checkpoint_round_trip(model):
+    state = model.state_dict()
+    loaded = model_from_state(state, "model.pth")
+    assert isinstance(loaded, ConvGatedManager)
+    x = torch.rand(4, 64)
+    model.eval()
+    torch.testing.assert_close(loaded.gate(x), model.gate(x))
+
+
+@pytest.mark.parametrize("input_dim", [30, 9])
+def test_images_must_be_square(input_dim):
+    with pytest.raises(MoEVAEError, match=f"input_dim={input_dim}.*square"):
+        ConvGatedManager(input_dim=input_dim)
+
+
+def test_no_per_expert_layout(model):
+    with pytest.raises(MoEVAEError, match="layout='per-expert'"):
+        model.to_manager()
+    with pytest.raises(MoEVAEError, match="per-expert"):
+        model.load_state_dict({"_experts.0.encoder.linear.weight":
+                               torch.zeros(1)})
+    conv = [name for name, make in RECIPES.items() if make().gate == "conv"]
+    assert conv
+    with pytest.raises(MoEVAEError, match=f"layout='per-expert'.*{conv[0]}"):
+        RECIPES[conv[0]]().build_model("per-expert")
+    assert isinstance(Recipe(name="c", gate="conv").build_model(),
+                      ConvGatedManager)
