@@ -224,7 +224,6 @@ class WarmStartLoss(ManagerLoss):
             combined = (losses * chosen).sum(dim=1).mean()
         return combined + weight * anchor, dict(parts, anchor_loss=anchor)
 
-
     def consistency(self, probs: torch.Tensor) -> torch.Tensor:
         """FixMatch's term (Sohn et al., 2020) on the manager.
 

@@ -41,8 +41,8 @@ def embedding_partition(images: np.ndarray, clusters: int = 10,
 
     images: (N, ...) array, any float or integer dtype, flattened per row.
     Returns an (N,) int64 array of values in [0, clusters).
-    Raises MoEVAEValueError for an unknown ``method`` or fewer than
-    ``clusters`` + 2 images.
+    Raises MoEVAEValueError for an unknown ``method``, fewer than
+    ``clusters`` + 2 images, or NaN/infinite pixels.
     """
     if method not in METHODS:
         raise bad_value("partition method", method, f"one of {METHODS}")
@@ -52,6 +52,10 @@ def embedding_partition(images: np.ndarray, clusters: int = 10,
     from sklearn.decomposition import PCA
     from sklearn.mixture import GaussianMixture
     flat = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+    if not np.isfinite(flat).all():
+        raise bad_value("images", "an array with NaN or infinite values",
+                        "finite pixel values")
+    seed = seed % 2 ** 32  # scikit-learn's and umap-learn's seed range
     reduced = PCA(min(PCA_DIMENSIONS, *flat.shape), random_state=seed
                   ).fit_transform(flat)
     if method == "umap":

@@ -42,11 +42,13 @@ def test_umap_partition_is_deterministic_informative_and_label_free(
     table.to_csv(tmp_path / "m.tsv", sep="\t", index=False)
     first = pd.read_csv(partition_table(str(tmp_path / "m.tsv"), images,
                                         tmp_path / "a", seed=3), sep="\t")
-    # other labels, same images: the very same partition
+    # other labels, same images: the very same partition (and a seed past
+    # 2**32, as torch takes, is the same seed modulo 2**32)
     table["label"] = np.random.default_rng(0).permutation(labels)
     table.to_csv(tmp_path / "m.tsv", sep="\t", index=False)
     again = pd.read_csv(partition_table(str(tmp_path / "m.tsv"), images,
-                                        tmp_path / "b", seed=3), sep="\t")
+                                        tmp_path / "b", seed=2 ** 32 + 3),
+                        sep="\t")
     assert np.array_equal(first["partition"], again["partition"])
     assert np.array_equal(again["label"], table["label"])  # table kept
     assert set(first["partition"]) == set(range(10))
@@ -57,11 +59,15 @@ def test_umap_partition_is_deterministic_informative_and_label_free(
     ({"method": "pca"}, r"partition method='pca': expected one of"),
     ({"clusters": 10, "count": 11}, r"number of images=11: expected at "
                                     r"least 12"),
+    ({"nan": True}, r"images='an array with NaN.*expected finite"),
 ])
 def test_bad_partition_requests_are_one_line(kwargs, message):
     from moevae.errors import MoEVAEValueError
     from moevae.partition import embedding_partition
     count = kwargs.pop("count", 50)
+    images = np.zeros((count, 16))
+    if kwargs.pop("nan", False):
+        images[3, 5] = np.nan
     with pytest.raises(MoEVAEValueError, match=message) as error:
-        embedding_partition(np.zeros((count, 16)), **kwargs)
+        embedding_partition(images, **kwargs)
     assert "\n" not in str(error.value)

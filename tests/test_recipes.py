@@ -91,3 +91,11 @@ def test_conv_consistency_recipe_beats_its_start_and_a_constant(tmp_path):
     assert scores.acc > majority + 0.5, scores.acc
     assert scores.acc > start + 0.01, (start, scores.acc)
     assert min(scores.usage) > 0.02
+
+
+@pytest.mark.parametrize("field, value", [("partition", "pca"),
+                                          ("gate", "cnn")])
+def test_a_recipe_with_an_unknown_part_is_refused(field, value):
+    from moevae.recipes import Recipe
+    with pytest.raises(MoEVAEError, match=f"{field}='{value}': expected"):
+        Recipe(name="r", **{field: value})

@@ -79,7 +79,10 @@ def as_number(value: Any) -> Tuple[Optional[float], Optional[str]]:
     if isinstance(value, (bool, np.bool_)):
         return None, "a bool"
     if isinstance(value, numbers.Real):
-        return float(value), None
+        try:
+            return float(value), None
+        except OverflowError:  # an int (or Fraction) beyond float range
+            return None, "a number too large for a float"
     if not isinstance(value, (np.ndarray, list, tuple)):
         return None, f"a {type(value).__name__}"
     kind = "an array" if isinstance(value, np.ndarray) else \

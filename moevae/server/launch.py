@@ -6,6 +6,7 @@ process with SIGTERM, which saves every environment first.
 """
 import logging
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -70,9 +71,8 @@ def start_local_server(host: str, port: int,
         if answers(host, port, timeout=0.5):
             logger.info("board: started a Visdom server at "
                         "http://127.0.0.1:%d (pid %d, log %s); it keeps "
-                        "running after training: `moevae board --stop "
-                        "--port %d` stops it", port, process.pid, log_file,
-                        port)
+                        "running after training: `%s` stops it", port,
+                        process.pid, log_file, stop_command(env_path, port))
             return process
         time.sleep(0.2)
     tail = log_file.read_text(errors="replace").strip().splitlines()[-1:]
@@ -106,6 +106,20 @@ def _is_board(pid: int) -> bool:
         return b"moevae" in cmdline.read_bytes()
     except OSError:
         return cmdline.parent.parent.is_dir() is False
+
+
+def stop_command(env_path: Path, port: int) -> str:
+    """The ``moevae board --stop`` line that finds this board's pid file.
+
+    ``--env-path`` is named when the folder is not the one ``moevae
+    board`` uses by default (``MOEVAE_BOARD_ENV_PATH`` or ~/.moevae/visdom).
+    """
+    default = Path(os.environ.get("MOEVAE_BOARD_ENV_PATH",
+                                  DEFAULT_ENV_PATH)).expanduser()
+    command = f"moevae board --stop --port {port}"
+    if Path(env_path).expanduser().resolve() != default.resolve():
+        command += f" --env-path {shlex.quote(str(env_path))}"
+    return command
 
 
 def stop_board(env_path: Path, port: int,

@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Optional
 from ..argparsing import OneLineParser, port_number
 from .assets import AssetError, install_assets, missing_assets
 from .launch import DEFAULT_ENV_PATH, StopError, remove_pid_file, \
-    stop_board, write_pid_file
+    stop_board, stop_command, write_pid_file
 from .persist import SAVE_INTERVAL_S, EnvSaver
 from .runs_index import RunsIndex
 
@@ -138,8 +138,8 @@ def serve(host: str, port: int, env_path: Path,
     pid_path = write_pid_file(env_path, port)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     print(f"moevae board: serving http://{shown}:{port} (listening on "
-          f"{host}; environments in {env_path}; `moevae board --stop "
-          f"--port {port}` stops it)", flush=True)
+          f"{host}; environments in {env_path}; "
+          f"`{stop_command(env_path, port)}` stops it)", flush=True)
     try:
         loop.start()
     except KeyboardInterrupt:

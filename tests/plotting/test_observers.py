@@ -41,7 +41,8 @@ def test_values_that_are_not_numbers_are_named_once(mock_board, mock_viewer,
                                                     caplog):
     values = dict(scheduler=None, loss=1.0, confusion=np.zeros((2, 2)),
                   name="run", nothing=None, flag=True,
-                  ragged=[[1.0], [2.0, 3.0]], empty=torch.zeros(0))
+                  ragged=[[1.0], [2.0, 3.0]], empty=torch.zeros(0),
+                  huge=10 ** 400, huge_list=[10 ** 400])
     with caplog.at_level(logging.WARNING, logger="moevae"):
         update_board(signal_for(mock_board, epoch=0, fold=0, **values))
         update_board(signal_for(mock_board, epoch=1, fold=0, **values))
@@ -51,7 +52,9 @@ def test_values_that_are_not_numbers_are_named_once(mock_board, mock_viewer,
     message = caplog.records[0].getMessage()
     for text in ("'confusion' (an array of shape (2, 2))", "'name' (a str)",
                  "'nothing' (None)", "'flag' (a bool)",
-                 "'empty' (an array of shape (0,))", "'ragged' (a list"):
+                 "'empty' (an array of shape (0,))", "'ragged' (a list",
+                 "'huge' (a number too large for a float)",
+                 "'huge_list' (a list of object)"):
         assert text in message
     assert "expected a number or a 1-element tensor, array or list" in \
         message

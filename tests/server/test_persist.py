@@ -1,5 +1,6 @@
 """Environments survive a restart of the board server (SIGTERM or SIGKILL),
 and ``moevae board --stop`` stops it after saving them."""
+import shlex
 import signal
 import time
 
@@ -61,8 +62,12 @@ def test_board_stop_stops_the_board_it_names(tmp_path, capsys):
     server = Server(tmp_path / "env").start()
     try:
         draw_run(server, env="stopped", epochs=1)
-        assert board_cli.main(["--stop", "--port", str(server.port),
-                               "--env-path", str(tmp_path / "env")]) == 0
+        # the command the start-up line gives is the one that stops it
+        serving = server.process.stdout.readline().decode()
+        hint = serving.split("`")[1]
+        assert hint == f"moevae board --stop --port {server.port} " \
+            f"--env-path {tmp_path / 'env'}", serving
+        assert board_cli.main(shlex.split(hint)[2:]) == 0
         assert f"stopped the board on port {server.port}" in \
             capsys.readouterr().out
         server.process.wait(10)
