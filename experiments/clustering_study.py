@@ -13,7 +13,9 @@ The published 70,000-digit protocol: all of MNIST (train + test) in
 --datasetdir, e.g. the four IDX files of ../shared/data/mnist. Without
 --datasetdir: moevae's data (the shipped 10,000-digit sample offline).
 A run whose folder already holds its result.json is not trained again
-(delete the folder to redo it).
+(delete the folder to redo it), and is refused if it was made with other
+data, epochs or flags; a run folder without one (a study stopped mid-run)
+is resumed.
 
     python experiments/clustering_study.py --recipes seed umap-warm-start
         --seeds 5 --epochs 20 [--datasetdir DIR] [--folder runs/study]
@@ -32,28 +34,40 @@ import pandas as pd
 import torch
 
 from moevae.cli import train as train_cli
+from moevae.cli.options import positive_int
 from moevae.datasets import fetch_minst
 from moevae.evaluation import evaluate, load_model
+from moevae.fileio import write_json
 from moevae.metrics import clustering_accuracy
 from moevae.recipes import RECIPES
 
 
+# flags the study sets itself, per run
+OWN_FLAGS = ("--recipe", "--seed", "--epochs", "--board", "--datasetdir",
+             "--run-dir", "--keep", "--resume", "--fold", "--name",
+             "--checkpointdir")
+SCORES = ("acc", "nmi", "ari", "usage", "collapsed", "seconds", "start_acc")
+
+
 def run(recipe: str, seed: int, args, images, labels) -> dict:
-    """Train one run (or read its result.json) and score it."""
+    """Train one run (or read its result.json) and score it.
+
+    A run folder without result.json (a study stopped mid-run) is resumed.
+    """
     run_dir = args.folder / f"{recipe}-seed{seed}"
     result_path = run_dir / "result.json"
+    setup = {"recipe": recipe, "seed": seed, "epochs": args.epochs,
+             "images": len(labels), "extra": list(args.extra),
+             "datasetdir": str(Path(args.datasetdir).expanduser().resolve())}
     if result_path.is_file():
-        result = json.loads(result_path.read_text())
-        if result.get("epochs") != args.epochs:
-            raise SystemExit(f"clustering_study: {result_path} is a run of "
-                             f"{result.get('epochs')} epochs, not "
-                             f"{args.epochs}: delete its folder or choose "
-                             f"another --folder")
-        return result
+        return reused(result_path, setup)
     started = time.perf_counter()
-    code = train_cli.main(["--recipe", recipe, "--seed", str(seed),
-                           "--epochs", str(args.epochs), "--board", "off",
-                           "--datasetdir", str(args.datasetdir),
+    flags = ["--recipe", recipe, "--seed", str(seed)]
+    if (run_dir / "config.json").is_file():
+        flags = ["--resume", str(run_dir)]
+        print(f"{recipe} seed {seed}: resuming {run_dir}", flush=True)
+    code = train_cli.main([*flags, "--epochs", str(args.epochs), "--board",
+                           "off", "--datasetdir", str(args.datasetdir),
                            "--run-dir", str(run_dir), "--keep", "1",
                            *args.extra])
     if code != 0:
@@ -63,13 +77,31 @@ def run(recipe: str, seed: int, args, images, labels) -> dict:
     checkpoint = run_dir / "checkpoints" / \
         f"model_0_epoch_{args.epochs - 1}.pth"
     scores = evaluate(load_model(checkpoint), images, labels)
-    result = dict(scores.as_dict(), recipe=recipe, seed=seed,
-                  seconds=seconds, start_acc=None, epochs=args.epochs)
+    result = dict(scores.as_dict(), **setup, seconds=seconds, start_acc=None)
     partition = run_dir / "partition.tsv"
     if partition.is_file():
         start = pd.read_csv(partition, sep="\t")["partition"].to_numpy()
         result["start_acc"] = clustering_accuracy(labels, start)
-    result_path.write_text(json.dumps(result, indent=2))
+    write_json(result_path, result)
+    return result
+
+
+def reused(path: Path, setup: dict) -> dict:
+    """A finished run's result, if it was made with this very setup."""
+    try:
+        result = json.loads(path.read_text())
+        missing = [key for key in SCORES if key not in result]
+    except (OSError, ValueError, TypeError) as error:
+        result, missing = {}, [f"a readable JSON object ({error})"]
+    if missing:
+        raise SystemExit(f"clustering_study: {path}: no {missing[0]}; "
+                         "delete its folder to train the run again")
+    for key, value in setup.items():
+        if result.get(key) != value:
+            raise SystemExit(
+                f"clustering_study: {path} is a run with {key}="
+                f"{result.get(key)!r}, not {value!r}: delete its folder or "
+                "choose another --folder")
     return result
 
 
@@ -108,13 +140,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipes", nargs="+", choices=sorted(RECIPES),
                         default=["seed"])
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--seeds", type=positive_int, default=5)
+    parser.add_argument("--epochs", type=positive_int, default=20)
     parser.add_argument("--datasetdir", default="~/.cache/moevae/mnist")
     parser.add_argument("--folder", type=Path, default=Path("runs/study"))
     parser.add_argument("--out", type=Path)
     parser.add_argument("extra", nargs="*", help="more `moevae train` flags")
     args = parser.parse_args()
+    for flag in args.extra:
+        if flag.split("=")[0] in OWN_FLAGS:
+            parser.error(f"{flag}: the study sets {flag.split('=')[0]} "
+                         f"itself (its own options: {', '.join(OWN_FLAGS)})")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         data = fetch_minst(args.datasetdir)

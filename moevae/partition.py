@@ -18,6 +18,7 @@ It is only a starting point: the warm-start recipes warm the manager and
 the experts up on it, then train a mixture-of-experts objective from there.
 """
 import logging
+import numbers
 import time
 from pathlib import Path
 
@@ -46,6 +47,11 @@ def embedding_partition(images: np.ndarray, clusters: int = 10,
     """
     if method not in METHODS:
         raise bad_value("partition method", method, f"one of {METHODS}")
+    if not isinstance(clusters, numbers.Integral) or clusters < 1:
+        raise bad_value("clusters", clusters, "an integer >= 1")
+    if np.ndim(images) < 2:
+        raise bad_value("images", f"an array of shape {np.shape(images)}",
+                        "(N, ...) images, one per row")
     if len(images) < clusters + 2:
         raise bad_value("number of images", len(images),
                         f"at least {clusters + 2} for {clusters} clusters")
@@ -103,6 +109,9 @@ def partition_table(metadata_path: str, images: np.ndarray, folder: Path,
                     method: str = "umap") -> Path:
     """The metadata table plus a ``partition`` column, cached in folder."""
     target = Path(folder) / "partition.tsv"
+    if target.exists() and not target.is_file():
+        raise bad_value("partition file", str(target),
+                        "a file (or nothing, to compute it): move it away")
     if target.is_file():
         read_cached_table(target, len(images), "partition", 0, clusters - 1,
                           "delete it to compute the partition again")

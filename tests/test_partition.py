@@ -13,6 +13,8 @@ from moevae.partition import partition_table
     ("label\n1\n2\n3\n4\n", "'partition' column"),
     ("label\tpartition\n1\t0\n2\t1\n3\t10\n4\t2\n",
      r"partition values.*\[0, 9\]"),
+    ("label\tpartition\n1\t0\n2\t1\n3\t\n4\t2\n",
+     r"no partition value in row\(s\) \[3\] \(of 4\)"),
 ])
 def test_a_cached_partition_that_does_not_fit_is_refused(tmp_path, content,
                                                          message):
@@ -60,6 +62,8 @@ def test_umap_partition_is_deterministic_informative_and_label_free(
     ({"clusters": 10, "count": 11}, r"number of images=11: expected at "
                                     r"least 12"),
     ({"nan": True}, r"images='an array with NaN.*expected finite"),
+    ({"clusters": 0}, r"clusters=0: expected an integer >= 1"),
+    ({"flat": True}, r"images='an array of shape \(50,\)': expected"),
 ])
 def test_bad_partition_requests_are_one_line(kwargs, message):
     from moevae.errors import MoEVAEValueError
@@ -68,6 +72,16 @@ def test_bad_partition_requests_are_one_line(kwargs, message):
     images = np.zeros((count, 16))
     if kwargs.pop("nan", False):
         images[3, 5] = np.nan
+    if kwargs.pop("flat", False):
+        images = images[:, 0]
     with pytest.raises(MoEVAEValueError, match=message) as error:
         embedding_partition(images, **kwargs)
     assert "\n" not in str(error.value)
+
+
+def test_a_folder_where_the_partition_goes_is_refused_first(tmp_path):
+    from moevae.errors import MoEVAEValueError
+    (tmp_path / "partition.tsv").mkdir()
+    with pytest.raises(MoEVAEValueError, match="partition.tsv.*a file"):
+        partition_table(str(tmp_path / "m.tsv"), np.zeros((40, 4)),
+                        tmp_path, seed=0)

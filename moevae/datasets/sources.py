@@ -188,6 +188,10 @@ def read_cached_table(path: Path, count: int, column: str, low: int,
                         f"{list(table.columns)[:5]}; expected {count} rows "
                         f"with a {column!r} column; {hint}")
     values = table[column]
+    if values.isna().any():
+        raise DataError(f"{path}: no {column} value in row(s) "
+                        f"{(values.index[values.isna()] + 1).tolist()[:5]} "
+                        f"(of {count}); {hint}")
     if not pd.api.types.is_integer_dtype(values) or \
             not values.between(low, high).all():
         raise DataError(f"{path}: {column} values like "

@@ -30,6 +30,8 @@ def random_affine(images: torch.Tensor) -> torch.Tensor:
     resampling, zeros outside the image.
     """
     count = len(images)
+    if count == 0:
+        return images
     draw = torch.rand(count, 4, device=images.device, dtype=images.dtype)
     angle = (draw[:, 0] * 2 - 1) * ROTATION
     scale = 1 + (draw[:, 1] * 2 - 1) * SCALE
@@ -78,7 +80,8 @@ class ConvGatedManager(FusedManager):
 
     def __init__(self, input_dim: int = 784, hidden_dim: int = 128,
                  latent_dim: int = 20, num_experts: int = 10):
-        side = math.isqrt(input_dim)
+        side = math.isqrt(input_dim) if isinstance(input_dim, int) and \
+            input_dim > 0 else 0
         if side * side != input_dim or side < 4:
             raise bad_value("input_dim", input_dim,
                             "a square number of pixels (an S x S image, "

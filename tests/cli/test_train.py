@@ -79,6 +79,14 @@ def test_fixed_seed_repeats_bit_for_bit(tmp_path, mnist_dir):
 
 
 @pytest.mark.slow
+def test_bf16_with_validation(tmp_path, mnist_dir):
+    # the validation predictions are bfloat16, which numpy has not
+    assert train(tmp_path, mnist_dir, "bf", "--precision", "bf16",
+                 "--validation") == 0
+    assert (tmp_path / "bf" / "checkpoints" / "best.pth").is_file()
+
+
+@pytest.mark.slow
 def test_per_expert_layout_and_validation(tmp_path, mnist_dir, capsys):
     assert train(tmp_path, mnist_dir, "p", "--layout", "per-expert",
                  "--validation", "--fold", "3") == 0

@@ -40,4 +40,28 @@ def test_study_prints_the_table_and_reuses_finished_runs(tmp_path,
         line for line in lines if not line.startswith("moevae train")]
     other = study(*[flag if flag != "1" else "2" for flag in flags])
     assert other.returncode != 0
-    assert "a run of 1 epochs, not 2" in other.stderr
+    assert "is a run with epochs=1, not 2" in other.stderr
+    other = study(*flags, "--", "--learning-rate", "0.5")
+    assert other.returncode != 0
+    assert "is a run with extra=[], not ['--learning-rate', '0.5']" in \
+        other.stderr
+    # a study stopped mid-run: the run folder is resumed, not refused
+    (tmp_path / "study" / "seed-seed1" / "result.json").unlink()
+    again = study(*flags)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "seed seed 1: resuming" in again.stdout
+    assert again.stdout.splitlines()[-1] == lines[-1].replace(
+        lines[-1].split("|")[-2], again.stdout.splitlines()[-1].split(
+            "|")[-2])  # the same scores (the time differs)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--seeds", "0"], "--seeds: '0': expected an integer >= 1"),
+    (["--", "--fold", "1"], "--fold: the study sets --fold itself"),
+    (["--", "--epochs=3"], "--epochs=3: the study sets --epochs itself"),
+])
+def test_study_refuses_bad_arguments_in_one_line(tmp_path, flags, message):
+    done = study("--folder", str(tmp_path / "s"), *flags)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "s").exists()

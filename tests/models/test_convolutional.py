@@ -93,3 +93,12 @@ def test_no_per_expert_layout(model):
         RECIPES[conv[0]]().build_model("per-expert")
     assert isinstance(Recipe(name="c", gate="conv").build_model(),
                       ConvGatedManager)
+
+
+def test_an_empty_batch_and_odd_sizes(model):
+    model.train()
+    probs, outputs = model(torch.rand(0, 64))
+    assert probs.shape == (0, 4) and outputs["clean_probs"].shape == (0, 4)
+    for bad in (-4, 784.0):
+        with pytest.raises(MoEVAEError, match="input_dim"):
+            ConvGatedManager(input_dim=bad)
