@@ -21,24 +21,19 @@ def tiny_checkpoints(tmp_path_factory) -> Dict[str, Path]:
     same experts under a convolutional manager; nothing is trained.
     """
     root = tmp_path_factory.mktemp("tiny")
-    (root / "fused").mkdir()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        fused = FusedManager(784, HIDDEN, LATENT, EXPERTS)
-    fused_path = save_checkpoint(root / "fused", {"model": fused.state_dict()},
-                                 fold=0, epoch=3)
-    (root / "per-expert").mkdir()
-    per_expert_path = save_checkpoint(
-        root / "per-expert", {"model": fused.to_manager().state_dict()},
-        fold=0, epoch=3)
-    (root / "conv").mkdir()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        conv = ConvGatedManager(784, HIDDEN, LATENT, EXPERTS)
-    conv_path = save_checkpoint(root / "conv", {"model": conv.state_dict()},
-                                fold=0, epoch=3)
-    return {"fused": fused_path, "per-expert": per_expert_path,
-            "conv": conv_path}
+
+    def saved(layout: str, model_class=FusedManager, convert=None):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = model_class(784, HIDDEN, LATENT, EXPERTS)
+        (root / layout).mkdir()
+        state = (convert(model) if convert else model).state_dict()
+        return save_checkpoint(root / layout, {"model": state}, fold=0,
+                               epoch=3)
+    return {"fused": saved("fused"),
+            "per-expert": saved("per-expert",
+                                convert=FusedManager.to_manager),
+            "conv": saved("conv", ConvGatedManager)}
 
 
 @pytest.fixture(params=["fused", "per-expert", "conv"])
