@@ -113,8 +113,14 @@ def partition_table(metadata_path: str, images: np.ndarray, folder: Path,
         raise bad_value("partition file", str(target),
                         "a file (or nothing, to compute it): move it away")
     if target.is_file():
-        read_cached_table(target, len(images), "partition", 0, clusters - 1,
-                          "delete it to compute the partition again")
+        table = read_cached_table(target, len(images), "partition", 0,
+                                  clusters - 1,
+                                  "delete it to compute the partition again")
+        used = table["partition"].nunique()
+        if used < clusters:  # an expert would start with no images
+            logger.warning("initial partition: %s uses %d of the %d clusters"
+                           " (was it edited?); reusing it as it is", target,
+                           used, clusters)
         logger.info("initial partition: reusing %s", target)
         return target
     name = {"umap": "UMAP", "tsne": "t-SNE"}.get(method, method)

@@ -27,12 +27,18 @@ def test_a_cached_partition_that_does_not_fit_is_refused(tmp_path, content,
         str(error.value)
 
 
-def test_a_fitting_cached_partition_is_reused(tmp_path):
+def test_a_fitting_cached_partition_is_reused(tmp_path, caplog):
     table = pd.DataFrame({"label": [1, 2, 3, 4], "partition": [0, 1, 9, 2]})
     table.to_csv(tmp_path / "partition.tsv", sep="\t", index=False)
-    path = partition_table(str(tmp_path / "missing.tsv"), np.zeros((4, 784)),
-                           tmp_path, seed=0)
+    with caplog.at_level("WARNING", logger="moevae"):
+        path = partition_table(str(tmp_path / "missing.tsv"),
+                               np.zeros((4, 784)), tmp_path, seed=0,
+                               clusters=4 + 6)
     assert pd.read_csv(path, sep="\t").equals(table)
+    # 4 of 10 clusters used: said once, still reused
+    assert [record.getMessage().split(": ", 1)[1] for record in
+            caplog.records] == [f"{path} uses 4 of the 10 clusters (was it "
+                                "edited?); reusing it as it is"]
 
 
 def test_umap_partition_is_deterministic_informative_and_label_free(
