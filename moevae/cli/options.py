@@ -136,6 +136,13 @@ def parse(argv: List[str]) -> argparse.Namespace:
         for folder in (args.run_dir, args.checkpointdir):
             held = sorted(folder.glob("config.json")) + \
                 list_checkpoints(folder) if folder.is_dir() else []
+            if held and held[-1].name == "config.json" and not \
+                    list_checkpoints(args.checkpointdir) and not \
+                    (args.checkpointdir / INITIAL_NAME).is_file():
+                parser.error(f"{folder} holds the config.json of a run that "
+                             "wrote no checkpoint (nothing to resume): "
+                             f"delete {folder / 'config.json'}, or give "
+                             "another --name, --run-dir or --checkpointdir")
             if held:
                 parser.error(f"{folder} already holds a run ({held[0].name})"
                              f": resume it with --resume {folder}, or give "

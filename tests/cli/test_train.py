@@ -199,8 +199,14 @@ def test_resume_refuses_a_change_of_what_defines_the_run(tmp_path, capsys,
 
 def test_a_new_run_never_overwrites_a_run_folder(tmp_path, capsys):
     run_dir = tmp_path / "r"
-    run_dir.mkdir()
+    (run_dir / "checkpoints").mkdir(parents=True)
     (run_dir / "config.json").write_text('{"epochs": 1}')
+    code, output = run_main(capsys, "train", "--run-dir", str(run_dir))
+    # a run that wrote no checkpoint: nothing to resume, says what to do
+    assert code == 2 and "wrote no checkpoint (nothing to resume): " \
+        f"delete {run_dir / 'config.json'}" in output.err
+    assert output.err.strip().count("\n") == 0
+    (run_dir / "checkpoints" / "initial.pth").write_bytes(b"x")
     code, output = run_main(capsys, "train", "--run-dir", str(run_dir))
     assert code == 2 and "already holds a run" in output.err
     assert (run_dir / "config.json").read_text() == '{"epochs": 1}'
