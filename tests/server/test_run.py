@@ -155,7 +155,7 @@ def test_foreground_board_logs_no_line_per_request(tmp_path):
         stop_server(process)
     output = process.stdout.read().decode()
     assert "moevae board: serving" in output
-    assert "GET /" not in output and "200" not in output
+    assert "GET /" not in output  # (not "200": a random port may hold it)
     assert "Could not open static file" not in output
     # serving, and on SIGTERM the save summary; nothing per request
     lines = [line for line in output.strip().splitlines()
