@@ -295,10 +295,7 @@ class DeepLearningInterface(Prediction, Observable):
         report = {"val_loss": loss}
         report.update({f"val_{key}": value for key, value in values.items()})
         if predictions:
-            predicted = torch.cat(predictions).cpu()
-            if predicted.dtype == torch.bfloat16:  # numpy has no bfloat16
-                predicted = predicted.float()
-            report["val_pred"] = predicted.numpy()
+            report["val_pred"] = torch.cat(predictions).cpu().numpy()
         return report
 
     def _loaders(self, manager, fold: int, run: Run):

@@ -27,6 +27,7 @@ from .builders import autocast
 from .compiling import CompiledForward
 from .distributed import Share, sharded_batch
 from .errors import MoEVAEValueError, NonFiniteLossError
+from .losses import full_precision
 from .observable import Signal
 
 PROGRESS_REFRESH = 10
@@ -271,12 +272,13 @@ def nonfinite_error(where: str, result: StepResult) -> NonFiniteLossError:
 
 def collect(result, layer_names: Optional[List[str]]) -> torch.Tensor:
     """A batch's predictions, with named layer outputs concatenated; copies,
-    since a compiled (CUDA-graph) forward reuses its output memory."""
-    parts = [result.outputs.detach()]
+    since a compiled (CUDA-graph) forward reuses its output memory. Half
+    precision (autocast) comes back as float32: numpy has no bfloat16."""
+    parts = [full_precision(result.outputs.detach())]
     for name in layer_names or []:
         if not result.layer_outputs or name not in result.layer_outputs:
             raise MoEVAEValueError(
                 f"concat_layer_outputs: no layer output {name!r}; the model "
                 f"returned {sorted(result.layer_outputs or {})}")
-        parts.append(result.layer_outputs[name].detach())
+        parts.append(full_precision(result.layer_outputs[name].detach()))
     return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0].clone()

@@ -336,3 +336,16 @@ def test_resume_refuses_another_optimizers_state(tmp_path):
         DeepLearningInterface(model=model, loss_name="MSELoss",
                               pretrained=str(tmp_path / "sgd.pth"),
                               resume=True)
+
+
+def test_bf16_predictions_reach_numpy_in_validation_and_testing():
+    # autocast makes the predictions bfloat16, which numpy has not
+    seen = []
+    interface = linear_interface(precision="bf16")
+    interface.add_observer("after_epoch",
+                           lambda signal: seen.append(signal.val_pred))
+    manager = regression_manager(test=True)
+    interface.training(manager, nb_epochs=1, with_validation=True)
+    y, X, y_true, loss, values = interface.testing(manager)
+    assert y.dtype == np.float32 and y.shape == (8, 1)
+    assert seen[0].dtype == np.float32
