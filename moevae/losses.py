@@ -35,6 +35,11 @@ def full_precision(tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
+def log_probabilities(probs: torch.Tensor) -> torch.Tensor:
+    """log p in float32, p clamped at 1e-8 so that a 0 gives no -inf."""
+    return full_precision(probs).clamp_min(1e-8).log()
+
+
 def _require(layer_outputs: Optional[dict]) -> dict:
     if layer_outputs is None:
         raise MoEVAEValueError(
@@ -149,12 +154,17 @@ class ManagerLoss:
         """The manager-weighted expert loss plus the balancing term."""
         probs = full_precision(probs)
         expected_expert_loss = (losses * probs).sum(dim=1).mean(dim=0)
-        importance = batch_sum(probs)  # over every rank's share, under DDP
-        balancing_loss = importance.var(dim=0, unbiased=False)
+        balancing_loss = self.balancing_loss(probs)
         combined = expected_expert_loss + \
             self.balancing_weight * balancing_loss
         return combined, {"expected_expert_loss": expected_expert_loss,
                           "balancing_loss": balancing_loss}
+
+    @staticmethod
+    def balancing_loss(probs: torch.Tensor) -> torch.Tensor:
+        """Var_k(sum_b p_bk): the spread of the experts' importance, summed
+        over every rank's share of the batch under DDP."""
+        return batch_sum(full_precision(probs)).var(dim=0, unbiased=False)
 
     def per_expert_losses(self, layer_outputs: dict, x: torch.Tensor
                           ) -> torch.Tensor:
@@ -217,8 +227,8 @@ class WarmStartLoss(ManagerLoss):
         if partition is None or weight == 0:
             return combined, dict(parts, anchor_loss=torch.zeros_like(
                 combined))
-        anchor = torch.nn.functional.nll_loss(
-            full_precision(probs).clamp_min(1e-8).log(), partition)
+        anchor = torch.nn.functional.nll_loss(log_probabilities(probs),
+                                              partition)
         if warm:
             chosen = torch.nn.functional.one_hot(partition, losses.shape[1])
             combined = (losses * chosen).sum(dim=1).mean()
@@ -238,9 +248,8 @@ class WarmStartLoss(ManagerLoss):
             return probs.new_zeros(())
         confidence, target = clean.max(dim=1)
         kept = (confidence >= self.confidence).to(probs.dtype)
-        nll = torch.nn.functional.nll_loss(
-            full_precision(probs).clamp_min(1e-8).log(), target,
-            reduction="none")
+        nll = torch.nn.functional.nll_loss(log_probabilities(probs), target,
+                                           reduction="none")
         return (nll * kept).sum() / len(probs)
 
 
@@ -263,13 +272,12 @@ class ResponsibilityLoss(WarmStartLoss):
         self.temperature = temperature
 
     def combine(self, losses: torch.Tensor, probs: torch.Tensor) -> Losses:
-        log_probs = full_precision(probs).clamp_min(1e-8).log()
+        log_probs = log_probabilities(probs)
         responsibilities = torch.softmax(
             log_probs.detach() - losses.detach() / self.temperature, dim=1)
         expert_loss = (responsibilities * losses).sum(dim=1).mean(dim=0)
         gate_loss = -(responsibilities * log_probs).sum(dim=1).mean(dim=0)
-        balancing_loss = batch_sum(full_precision(probs)).var(
-            dim=0, unbiased=False)
+        balancing_loss = self.balancing_loss(probs)
         return expert_loss + gate_loss + self.balancing_weight * \
             balancing_loss, {"expected_expert_loss": expert_loss,
                              "gate_loss": gate_loss,
