@@ -22,16 +22,14 @@ SAMPLES_PER_EXPERT = 8
 
 
 def model_from_state(state: Dict[str, torch.Tensor], source) -> torch.nn.Module:
-    """A FusedManager or seed Manager shaped like the weights in ``state``."""
-    if "in_weight" in state and "latent_weight" in state and any(
-            key.startswith("conv_gate.") for key in state):
+    """A FusedManager (or ConvGatedManager) or seed Manager shaped like the
+    weights in ``state``."""
+    if "in_weight" in state and "latent_weight" in state:
         experts, twice_latent, hidden = state["latent_weight"].shape
-        model = ConvGatedManager(state["in_weight"].shape[1], hidden,
-                                 twice_latent // 2, experts)
-    elif "in_weight" in state and "latent_weight" in state:
-        experts, twice_latent, hidden = state["latent_weight"].shape
-        model = FusedManager(state["in_weight"].shape[1], hidden,
-                             twice_latent // 2, experts)
+        fused = ConvGatedManager if any(key.startswith("conv_gate.")
+                                        for key in state) else FusedManager
+        model = fused(state["in_weight"].shape[1], hidden, twice_latent // 2,
+                      experts)
     elif "_experts.0.encoder.linear.weight" in state:
         experts = len({key.split(".")[1] for key in state
                        if key.startswith("_experts.")})
