@@ -133,12 +133,11 @@ def parse(argv: List[str]) -> argparse.Namespace:
     checked = os.environ.get("RANK", "0") == "0" and not \
         restarted_by_torchrun()  # a restarted worker resumes its run
     if args.resume is None and checked:
+        written = holds_checkpoints(args.checkpointdir)
         for folder in (args.run_dir, args.checkpointdir):
-            held = sorted(folder.glob("config.json")) + \
-                list_checkpoints(folder) if folder.is_dir() else []
-            if held and held[-1].name == "config.json" and not \
-                    list_checkpoints(args.checkpointdir) and not \
-                    (args.checkpointdir / INITIAL_NAME).is_file():
+            checkpoints = list_checkpoints(folder) if folder.is_dir() else []
+            held = sorted(folder.glob("config.json")) + checkpoints
+            if held and not checkpoints and not written:
                 parser.error(f"{folder} holds the config.json of a run that "
                              "wrote no checkpoint (nothing to resume): "
                              f"delete {folder / 'config.json'}, or give "
@@ -202,6 +201,12 @@ def resumed_args(parser: OneLineParser, argv: List[str],
     return argparse.Namespace(**merged)
 
 
+def holds_checkpoints(folder: Path) -> bool:
+    """True once a run wrote into ``folder``: its initial states or a
+    checkpoint."""
+    return (folder / INITIAL_NAME).is_file() or bool(list_checkpoints(folder))
+
+
 def resumed_folders(parser: OneLineParser, folder: Path
                     ) -> Tuple[Path, Path]:
     """(run folder, checkpoint folder) of the run that ``folder`` names,
@@ -210,9 +215,8 @@ def resumed_folders(parser: OneLineParser, folder: Path
     if (folder / "checkpoints").is_dir():
         return folder, folder / "checkpoints"
     own = folder / "config.json"
-    holds_checkpoints = folder.name == "checkpoints" or \
-        (folder / INITIAL_NAME).is_file() or bool(list_checkpoints(folder))
-    if not holds_checkpoints and own.is_file():  # its checkpoints elsewhere
+    if folder.name != "checkpoints" and not holds_checkpoints(folder) and \
+            own.is_file():  # its checkpoints elsewhere
         elsewhere = read_config(parser, own).get("checkpointdir")
         if elsewhere and Path(elsewhere).is_dir():
             return folder, Path(elsewhere)
