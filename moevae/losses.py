@@ -241,9 +241,14 @@ class WarmStartLoss(ManagerLoss):
         its own most probable expert for the same images unmoved
         (``layer_outputs['clean_probs']``), over the images where that
         expert's probability is at least ``confidence``; 0 without
-        ``clean_probs`` (eval mode).
+        ``clean_probs`` in eval mode. Raises MoEVAEValueError when a
+        training step comes without them.
         """
         clean = _require(self.layer_outputs).get("clean_probs")
+        if clean is None and probs.requires_grad:
+            raise MoEVAEValueError(
+                "consistency_weight: the model's layer outputs have no "
+                "'clean_probs' (build ConvGatedManager(..., clean_probs=True))")
         if clean is None:
             return probs.new_zeros(())
         confidence, target = clean.max(dim=1)

@@ -64,7 +64,8 @@ class Recipe:
         self.check_layout(layout)
         if self.gate == "conv":
             return ConvGatedManager(self.input_dim, self.hidden_dim,
-                                    self.latent_dim, self.num_experts)
+                                    self.latent_dim, self.num_experts,
+                                    clean_probs=self.consistency_weight > 0)
         if layout == "fused":
             return FusedManager(self.input_dim, self.hidden_dim,
                                 self.latent_dim, self.num_experts)

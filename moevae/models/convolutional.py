@@ -75,32 +75,40 @@ class ConvGatedManager(FusedManager):
     The experts are the seed's (stacked as in FusedManager); ``in_weight``
     holds only the experts' first layers. Inputs are square images,
     flattened: ``input_dim`` must be a square (784 for 28 x 28). There is
-    no per-expert (seed ``Manager``) layout of this model.
+    no per-expert (seed ``Manager``) layout of this model. With
+    ``clean_probs=True`` training-mode outputs also hold the manager's
+    probabilities for the unmoved images (a second, gradient-free pass of
+    the manager, for an augmentation-consistency loss).
     """
 
     def __init__(self, input_dim: int = 784, hidden_dim: int = 128,
-                 latent_dim: int = 20, num_experts: int = 10):
+                 latent_dim: int = 20, num_experts: int = 10,
+                 clean_probs: bool = False):
         side = math.isqrt(input_dim) if isinstance(input_dim, int) and \
             input_dim > 0 else 0
         if side * side != input_dim or side < 4:
             raise bad_value("input_dim", input_dim,
                             "a square number of pixels (an S x S image, "
                             "S >= 4) for the convolutional manager")
+        # the experts are initialised as in FusedManager (the seed's order);
+        # its MLP manager is then dropped
         super().__init__(input_dim, hidden_dim, latent_dim, num_experts)
+        self.clean_probs = clean_probs
         self.in_weight = nn.Parameter(self.in_weight.data[hidden_dim:].clone())
         self.in_bias = nn.Parameter(self.in_bias.data[hidden_dim:].clone())
         del self.linear2
         self.conv_gate = ConvolutionalGate(side, num_experts, hidden_dim)
 
     def forward(self, x: torch.Tensor):
-        """FusedManager's outputs; in training mode also ``clean_probs``.
+        """FusedManager's outputs; in training mode, if asked for at
+        construction, also ``clean_probs``.
 
         ``clean_probs`` (B, K), detached: the manager's probabilities for
         the images as they are (``probs`` are for moved copies), the
         target of an augmentation-consistency loss.
         """
         probs, outputs = super().forward(x)
-        if self.training:
+        if self.training and self.clean_probs:
             with torch.no_grad():
                 self.conv_gate.train(False)
                 try:

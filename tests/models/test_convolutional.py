@@ -95,10 +95,43 @@ def test_no_per_expert_layout(model):
                       ConvGatedManager)
 
 
-def test_an_empty_batch_and_odd_sizes(model):
-    model.train()
+def test_an_empty_batch_and_odd_sizes():
+    model = ConvGatedManager(input_dim=64, hidden_dim=8, latent_dim=3,
+                             num_experts=4, clean_probs=True).train()
     probs, outputs = model(torch.rand(0, 64))
     assert probs.shape == (0, 4) and outputs["clean_probs"].shape == (0, 4)
     for bad in (-4, 784.0):
         with pytest.raises(MoEVAEError, match="input_dim"):
             ConvGatedManager(input_dim=bad)
+
+
+def test_the_unmoved_pass_runs_only_when_asked_for(model, monkeypatch):
+    calls = []
+    real = type(model).gate
+    monkeypatch.setattr(type(model), "gate",
+                        lambda self, x: calls.append(1) or real(self, x))
+    model.train()
+    assert "clean_probs" not in model(torch.rand(3, 64))[1]
+    assert len(calls) == 1  # the moved images only
+    model.clean_probs = True
+    outputs = model(torch.rand(3, 64))[1]
+    assert len(calls) == 3 and not outputs["clean_probs"].requires_grad
+    model.eval()
+    assert "clean_probs" not in model(torch.rand(3, 64))[1]
+    # the recipe asks for it when its loss uses it, and only then
+    assert RECIPES["umap-conv-consistency"]().build_model().clean_probs
+    assert not RECIPES["umap-conv-anchored"]().build_model().clean_probs
+
+
+def test_a_consistency_loss_without_the_unmoved_pass_is_refused(model):
+    from moevae.losses import WarmStartLoss
+    loss = WarmStartLoss(warm_epochs=0, consistency_weight=1.0)
+    model.train()
+    x = torch.rand(3, 64)
+    probs, loss.layer_outputs = model(x)
+    with pytest.raises(MoEVAEError, match="clean_probs=True"):
+        loss(probs, x)
+    with torch.no_grad():  # validation: no consistency term, no error
+        probs, loss.layer_outputs = model.eval()(x)
+        value, parts = loss(probs, x)
+    assert float(parts["consistency_loss"]) == 0.0
