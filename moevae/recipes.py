@@ -58,6 +58,10 @@ class Recipe:
             raise bad_value("partition", self.partition, f"one of {METHODS}")
         if self.gate not in GATES:
             raise bad_value("gate", self.gate, f"one of {GATES}")
+        if self.responsibilities and self.consistency_weight:
+            raise bad_value("consistency_weight", self.consistency_weight,
+                            "0 with responsibilities=True (the EM loss has "
+                            "no consistency term)")
 
     def build_model(self, layout: str = "fused") -> torch.nn.Module:
         """The fused model (default) or the seed's per-expert modules."""

@@ -93,9 +93,12 @@ def test_conv_consistency_recipe_beats_its_start_and_a_constant(tmp_path):
     assert min(scores.usage) > 0.02
 
 
-@pytest.mark.parametrize("field, value", [("partition", "pca"),
-                                          ("gate", "cnn")])
-def test_a_recipe_with_an_unknown_part_is_refused(field, value):
+@pytest.mark.parametrize("settings, message", [
+    ({"partition": "pca"}, "partition='pca': expected"),
+    ({"gate": "cnn"}, "gate='cnn': expected"),
+    ({"consistency_weight": 1.0, "responsibilities": True},
+     "consistency_weight=1.0: expected 0 with responsibilities=True")])
+def test_a_recipe_with_an_unknown_part_is_refused(settings, message):
     from moevae.recipes import Recipe
-    with pytest.raises(MoEVAEError, match=f"{field}='{value}': expected"):
-        Recipe(name="r", **{field: value})
+    with pytest.raises(MoEVAEError, match=message):
+        Recipe(name="r", **settings)
