@@ -18,7 +18,7 @@ larger batch; then checks that paths 1 and 2 give the same loss curve
 within 3%. A breakdown line says how much of a moevae step goes to the
 forward pass with the loss, the backward pass and the Adam step, each in
 units of the floor's step. On the CPU, glibc malloc is tuned for every
-path alike (moevae.allocator, as training does).
+path alike (moevae.training.allocator, as training does).
 Usage: python benchmarks/bench_epoch.py [--datasetdir DIR] [--device cpu]
 """
 import argparse
@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 import torch
 
-from moevae.allocator import keep_freed_memory
+from moevae.training.allocator import keep_freed_memory
 from moevae.datasets import DataManager, fetch_minst
 from moevae.interfaces import DeepLearningInterface
 from moevae.losses import ManagerLoss

@@ -1,6 +1,6 @@
 """How the start partition's cost grows with the number of images.
 
-Times ``moevae.partition.embedding_partition`` (PCA 50 + UMAP + Gaussian
+Times ``moevae.clustering.partition.embedding_partition`` (PCA 50 + UMAP + Gaussian
 mixture, one process) on the first N images of a shuffled MNIST for each
 N (default 10,000, 35,000 and 70,000: all of ``--datasetdir``), scores
 each partition against the labels (ACC, Hungarian matching), and ends with
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from moevae.datasets import fetch_minst
-from moevae.metrics import clustering_accuracy
-from moevae.partition import METHODS, embedding_partition
+from moevae.clustering.scores import clustering_accuracy
+from moevae.clustering.partition import METHODS, embedding_partition
 
 
 def main() -> None:

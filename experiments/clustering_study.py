@@ -36,10 +36,11 @@ import torch
 from moevae.cli import train as train_cli
 from moevae.cli.options import positive_int
 from moevae.datasets import fetch_minst
-from moevae.evaluation import evaluate, load_model
+from moevae.clustering.evaluation import evaluate
+from moevae.training.loading import load_model
 from moevae.fileio import write_json
-from moevae.metrics import clustering_accuracy
-from moevae.recipes import RECIPES
+from moevae.clustering.scores import clustering_accuracy
+from moevae.clustering.recipes import RECIPES
 
 
 # flags the study sets itself, per run

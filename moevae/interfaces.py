@@ -7,8 +7,8 @@ here: :meth:`~DeepLearningInterface.training` (folds) ->
 :meth:`~DeepLearningInterface._train_epoch` (one epoch: observers, the
 training pass, scheduler, validation, history, log line, checkpoint) ->
 :meth:`~DeepLearningInterface._run_pass` (batches). One batch's
-optimisation is :class:`moevae.step.OptimisationStep`; settings, resume
-and checkpoints are :class:`moevae.run.Run`'s.
+optimisation is :class:`moevae.training.step.OptimisationStep`; settings, resume
+and checkpoints are :class:`moevae.training.run.Run`'s.
 
 Unlike pynet, ``use_cuda=True`` on a machine without a GPU warns once and
 trains on the CPU, and every bad argument is refused with a one-line error
@@ -24,23 +24,26 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, \
 import torch
 from tqdm.auto import tqdm
 
-from . import checkpoint as ckpt
-from .allocator import keep_freed_memory as tune_malloc
-from .builders import NONFINITE, build_loss, \
-    build_optimizer, check_precision, precision_flags, resolve_device
+from .training import checkpoint as ckpt
+from .training.allocator import keep_freed_memory as tune_malloc
+from .losses import build_loss
+from .training.devices import resolve_device
+from .training.optimizers import build_optimizer
+from .training.precision import check_precision, precision_flags
+from .training.step import NONFINITE
 from .errors import NonFiniteLossError, \
     TrainingInterrupted, bad_type, bad_value, check_positive_int
-from .distributed import Distributed, restarted_by_torchrun
+from .training.distributed import Distributed, restarted_by_torchrun
 from .history import History
 from .log import console_logging, format_report
 from .metrics import resolve_metrics
 from .observable import Observable, Signal
-from .prediction import Prediction
-from .rng import kept_shared_state
-from .run import Run
-from .step import PROGRESS_REFRESH, EpochTotals, OptimisationStep, \
-    collect
-from .stop_signals import StopSignals
+from .training.prediction import Prediction
+from .training.rng import kept_shared_state
+from .training.run import Run
+from .training.step import (PROGRESS_REFRESH, EpochTotals, OptimisationStep,
+                            collect)
+from .training.stop_signals import StopSignals
 
 logger = logging.getLogger("moevae")
 
@@ -153,7 +156,7 @@ class DeepLearningInterface(Prediction, Observable):
 
         Returns (train_history, valid_history), as pynet does.
         ``resume=True`` continues from the newest complete checkpoint in
-        ``checkpointdir``, with the settings given now (see moevae.run);
+        ``checkpointdir``, with the settings given now (see moevae.training.run);
         ``nb_epochs`` larger than the saved run's continues it.
         Raises MoEVAEValueError before any batch for a bad setting,
         NonFiniteLossError, CheckpointWriteError, TrainingInterrupted.
@@ -323,7 +326,7 @@ class DeepLearningInterface(Prediction, Observable):
 
     @property
     def runs_side_effects(self) -> bool:
-        """Only rank 0 draws, logs and writes (see moevae.distributed)."""
+        """Only rank 0 draws, logs and writes (see moevae.training.distributed)."""
         return self.distributed.is_main
 
     def observer_guard(self):

@@ -12,14 +12,16 @@ the model returned beside its main output) before calling
   (K, B, L) (the :class:`~moevae.models.FusedManager`): the same values in
   closed form, for all experts at once.
 """
+import inspect
 import math
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from .distributed import batch_sum
-from .errors import MoEVAEValueError
+from .errors import MoEVAEValueError, bad_type, bad_value
+from .training.distributed import batch_sum
+from .training.precision import full_precision
 
 PIXEL_STD = 0.5
 # -log N(x; mu, 0.5) = 2 (x - mu)^2 + log(0.5) + log(2 pi) / 2, per pixel
@@ -28,19 +30,12 @@ PIXEL_NLL_CONSTANT = math.log(PIXEL_STD) + 0.5 * math.log(2 * math.pi)
 Losses = Tuple[torch.Tensor, Dict[str, torch.Tensor]]
 
 
-def full_precision(tensor: torch.Tensor) -> torch.Tensor:
-    """Half-precision (autocast) tensors as float32; others unchanged."""
-    if tensor.dtype in (torch.float16, torch.bfloat16):
-        return tensor.float()
-    return tensor
-
-
 def log_probabilities(probs: torch.Tensor) -> torch.Tensor:
     """log p in float32, p clamped at 1e-8 so that a 0 gives no -inf."""
     return full_precision(probs).clamp_min(1e-8).log()
 
 
-def _require(layer_outputs: Optional[dict]) -> dict:
+def require_layer_outputs(layer_outputs: Optional[dict]) -> dict:
     if layer_outputs is None:
         raise MoEVAEValueError(
             "loss.layer_outputs is None: the model must return "
@@ -60,7 +55,7 @@ class VAELoss:
         self.use_distributions = use_distributions
 
     def __call__(self, x_sample, x: torch.Tensor) -> Losses:
-        layer_outputs = _require(self.layer_outputs)
+        layer_outputs = require_layer_outputs(self.layer_outputs)
         if self.use_distributions:
             p, q = x_sample, layer_outputs["q"]
         else:
@@ -132,7 +127,7 @@ class ManagerLoss:
     ``loss = mean_b sum_k p_bk L_bk + w * Var_k(sum_b p_bk)`` where ``L_bk``
     is expert k's VAE loss on sample b and ``w`` the balancing weight. The
     balancing term is a statistic of the whole batch: under torchrun its
-    sums run over every rank's share (moevae.distributed.batch_sum).
+    sums run over every rank's share (moevae.training.distributed.batch_sum).
     """
 
     def __init__(self, balancing_weight: float = 0.1):
@@ -145,7 +140,7 @@ class ManagerLoss:
 
     def expert_losses(self, x: torch.Tensor) -> torch.Tensor:
         """(B, K) VAE loss of every expert on every sample."""
-        layer_outputs = _require(self.layer_outputs)
+        layer_outputs = require_layer_outputs(self.layer_outputs)
         if "logits" in layer_outputs or "x_pred" in layer_outputs:
             return self.stacked_losses(layer_outputs, x)
         return self.per_expert_losses(layer_outputs, x)
@@ -187,103 +182,14 @@ class ManagerLoss:
         return (nll + kl).transpose(0, 1)
 
 
-class WarmStartLoss(ManagerLoss):
-    """ManagerLoss, after ``warm_epochs`` epochs on an initial partition.
-
-    During the warm start each expert fits the images of its own cluster
-    and the manager learns the partition (cross-entropy, weighted by
-    ``anchor_weight``); the partition comes as the labels (third argument).
-    After it, the manager's cross-entropy to the partition stays in the
-    loss with weight ``kept_anchor_weight`` (0, the default: the seed's
-    loss alone). Register :meth:`set_epoch` as a ``before_epoch`` observer.
-    """
-
-    def __init__(self, balancing_weight: float = 0.1, warm_epochs: int = 5,
-                 anchor_weight: float = 100.0,
-                 kept_anchor_weight: float = 0.0,
-                 consistency_weight: float = 0.0,
-                 confidence: float = 0.95):
-        super().__init__(balancing_weight)
-        self.warm_epochs, self.anchor_weight = warm_epochs, anchor_weight
-        self.kept_anchor_weight = kept_anchor_weight
-        self.consistency_weight, self.confidence = consistency_weight, \
-            confidence
-        self.epoch = 0
-
-    def set_epoch(self, signal) -> None:
-        self.epoch = signal.epoch
-
-    def __call__(self, probs: torch.Tensor, x: torch.Tensor,
-                 partition: Optional[torch.Tensor] = None) -> Losses:
-        losses = self.expert_losses(x)
-        combined, parts = self.combine(losses, probs)
-        if self.consistency_weight:
-            consistency = self.consistency(probs)
-            parts = dict(parts, consistency_loss=consistency)
-            if self.epoch >= self.warm_epochs:
-                combined = combined + self.consistency_weight * consistency
-        warm = partition is not None and self.epoch < self.warm_epochs
-        weight = self.anchor_weight if warm else self.kept_anchor_weight
-        if partition is None or weight == 0:
-            return combined, dict(parts, anchor_loss=torch.zeros_like(
-                combined))
-        anchor = torch.nn.functional.nll_loss(log_probabilities(probs),
-                                              partition)
-        if warm:
-            chosen = torch.nn.functional.one_hot(partition, losses.shape[1])
-            combined = (losses * chosen).sum(dim=1).mean()
-        return combined + weight * anchor, dict(parts, anchor_loss=anchor)
-
-    def consistency(self, probs: torch.Tensor) -> torch.Tensor:
-        """FixMatch's term (Sohn et al., 2020) on the manager.
-
-        Cross-entropy of the manager on moved images (``probs``) toward
-        its own most probable expert for the same images unmoved
-        (``layer_outputs['clean_probs']``), over the images where that
-        expert's probability is at least ``confidence``; 0 without
-        ``clean_probs`` in eval mode. Raises MoEVAEValueError when a
-        training step comes without them.
-        """
-        clean = _require(self.layer_outputs).get("clean_probs")
-        if clean is None and probs.requires_grad:
-            raise MoEVAEValueError(
-                "consistency_weight: the model's layer outputs have no "
-                "'clean_probs' (build ConvGatedManager(..., clean_probs=True))")
-        if clean is None:
-            return probs.new_zeros(())
-        confidence, target = clean.max(dim=1)
-        kept = (confidence >= self.confidence).to(probs.dtype)
-        nll = torch.nn.functional.nll_loss(log_probabilities(probs), target,
-                                           reduction="none")
-        return (nll * kept).sum() / len(probs)
-
-
-class ResponsibilityLoss(WarmStartLoss):
-    """The EM objective of a mixture of experts (Jordan & Jacobs, 1994).
-
-    Each expert's ELBO is its likelihood: the posterior responsibility of
-    expert k for image b is ``h_bk ∝ g_bk exp(-L_bk / temperature)`` (g the
-    manager's probabilities, L the VAE losses, both detached). The experts
-    minimise ``sum_k h_bk L_bk`` and the manager the cross-entropy
-    ``-sum_k h_bk log g_bk`` toward them, plus the seed's balancing term;
-    a warm start on a partition comes first (:class:`WarmStartLoss`).
-    """
-
-    def __init__(self, balancing_weight: float = 0.1, warm_epochs: int = 5,
-                 anchor_weight: float = 100.0,
-                 kept_anchor_weight: float = 0.0, temperature: float = 1.0):
-        super().__init__(balancing_weight, warm_epochs, anchor_weight,
-                         kept_anchor_weight)
-        self.temperature = temperature
-
-    def combine(self, losses: torch.Tensor, probs: torch.Tensor) -> Losses:
-        log_probs = log_probabilities(probs)
-        responsibilities = torch.softmax(
-            log_probs.detach() - losses.detach() / self.temperature, dim=1)
-        expert_loss = (responsibilities * losses).sum(dim=1).mean(dim=0)
-        gate_loss = -(responsibilities * log_probs).sum(dim=1).mean(dim=0)
-        balancing_loss = self.balancing_loss(probs)
-        return expert_loss + gate_loss + self.balancing_weight * \
-            balancing_loss, {"expected_expert_loss": expert_loss,
-                             "gate_loss": gate_loss,
-                             "balancing_loss": balancing_loss}
+def build_loss(loss: Any, loss_name: str) -> Any:
+    if loss is not None:
+        if not callable(loss):
+            raise bad_type("loss", loss, "a callable loss(outputs, *targets)")
+        return loss
+    klass = getattr(torch.nn, loss_name, None)
+    if not (inspect.isclass(klass) and issubclass(klass, torch.nn.Module)
+            and loss_name.endswith("Loss")):
+        raise bad_value("loss_name", loss_name, "a torch.nn loss class name "
+                        "such as 'MSELoss', or a loss= callable")
+    return klass()

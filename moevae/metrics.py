@@ -1,116 +1,150 @@
-"""Unsupervised clustering scores: ACC (Hungarian matching), NMI and ARI.
+"""pynet's training metrics: ``metrics=[...]`` names and callables.
 
-The cluster of an image is the manager's most probable expert. ACC is the
-share of images whose cluster maps to their label under the best
-one-to-one assignment of clusters to labels (scipy's
-``linear_sum_assignment``); NMI and ARI are scikit-learn's.
+Each is ``metric(y_pred, y) -> float or 0-d tensor``, averaged per epoch by
+the interface. The names and definitions are pynet's (``pynet/metrics.py``):
+``accuracy`` (argmax over dim 1 vs integer labels), ``multiclass_dice``,
+``pearson_correlation``, ``binary_<score>`` (sigmoid of logits, threshold
+0.5) and ``sk_<name>`` / ``f1_score`` / ``f2_score`` (scikit-learn on
+thresholded sigmoid outputs).
 """
 import types
-from dataclasses import asdict, dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
-import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+import torch.nn.functional as func
+from sklearn import metrics as sk_metrics
 
-from .classification_metrics import named_metrics
 from .errors import bad_type, bad_value
 
-COLLAPSE_SHARE = 0.02
+Metric = Callable[..., object]
+CONFUSION_RATES = {
+    # name: (numerator, denominator) over the binary confusion counts
+    "false_discovery_rate": ("fp", ("tp", "fp")),
+    "false_negative_rate": ("fn", ("tp", "fn")),
+    "false_positive_rate": ("fp", ("fp", "tn")),
+    "negative_predictive_value": ("tn", ("tn", "fn")),
+    "positive_predictive_value": ("tp", ("tp", "fp")),
+    "true_negative_rate": ("tn", ("tn", "fp")),
+    "true_positive_rate": ("tp", ("tp", "fn")),
+    "accuracy": (("tp", "tn"), ("tp", "tn", "fp", "fn")),
+}
+PROBABILITY_SCORES = ("roc_auc_score", "average_precision_score", "log_loss",
+                      "brier_score_loss")
 
 
-@dataclass
-class ClusteringScores:
-    """Scores of one clustering against the labels."""
-    acc: float
-    nmi: float
-    ari: float
-    usage: List[float]          # share of images per expert
-    confusion: List[List[int]]  # experts x labels counts
-
-    @property
-    def collapsed(self) -> int:
-        """Experts given less than 2% of the images."""
-        return int(sum(share < COLLAPSE_SHARE for share in self.usage))
-
-    def as_dict(self) -> Dict:
-        return dict(asdict(self), collapsed=self.collapsed)
+def accuracy(y_pred: torch.Tensor, y: torch.Tensor) -> float:
+    """Share of rows whose argmax over dim 1 of (B, classes) equals y (B,)."""
+    predicted = y_pred.detach().argmax(dim=1)
+    return float(predicted.eq(y).sum().item() / y.shape[0])
 
 
-def confusion_matrix(clusters: np.ndarray, labels: np.ndarray,
-                     clusters_count: int, labels_count: int) -> np.ndarray:
-    """counts[k, c]: images of label c put in cluster k."""
-    counts = np.zeros((clusters_count, labels_count), dtype=np.int64)
-    np.add.at(counts, (clusters, labels), 1)
-    return counts
+def multiclass_dice(y_pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean over classes of the smoothed dice of softmax(y_pred) and y."""
+    if isinstance(y_pred, tuple):
+        y_pred = y_pred[0]
+    y_pred = func.softmax(y_pred, dim=1)
+    dice = 0.
+    for klass in range(y_pred.shape[1]):
+        pred, truth = y_pred[:, klass].flatten(), y[:, klass].flatten()
+        dice += (2. * (pred * truth).sum() + 1.) / (pred.sum() + truth.sum()
+                                                    + 1.)
+    return dice / y_pred.shape[1]
 
 
-def clustering_accuracy(labels: np.ndarray, clusters: np.ndarray) -> float:
-    """Best one-to-one cluster -> label accuracy (Hungarian matching)."""
-    labels, clusters = _check(labels, clusters)
-    return matched_share(confusion_matrix(clusters, labels, clusters.max() + 1,
-                                          labels.max() + 1))
+def pearson_correlation(y_pred: torch.Tensor, y: torch.Tensor
+                        ) -> torch.Tensor:
+    """Pearson correlation of two 1-d tensors."""
+    centred_pred, centred = y_pred - y_pred.mean(), y - y.mean()
+    return centred_pred.dot(centred) / (
+        torch.norm(centred_pred, 2) * torch.norm(centred, 2))
 
 
-def matched_share(counts: np.ndarray) -> float:
-    """Share of a confusion matrix on its best one-to-one matching."""
-    rows, cols = linear_sum_assignment(counts, maximize=True)
-    return float(counts[rows, cols].sum() / counts.sum())
+def _binary(y_pred: torch.Tensor, y: torch.Tensor, with_logit: bool,
+            threshold: float = 0.5) -> Dict[str, torch.Tensor]:
+    if with_logit:
+        y_pred = torch.sigmoid(y_pred)
+    pred = (y_pred.reshape(-1) >= threshold).int()
+    truth = (y.reshape(-1) >= threshold).int()
+    return {"tp": pred.mul(truth).sum().float(),
+            "tn": (1 - pred).mul(1 - truth).sum().float(),
+            "fp": pred.mul(1 - truth).sum().float(),
+            "fn": (1 - pred).mul(truth).sum().float()}
 
 
-def score_clustering(labels: np.ndarray, clusters: np.ndarray,
-                     clusters_count: int) -> ClusteringScores:
-    """ACC, NMI, ARI, usage shares and confusion of a clustering."""
-    labels, clusters = _check(labels, clusters)
-    counts = confusion_matrix(clusters, labels, clusters_count,
-                              labels.max() + 1)
-    return ClusteringScores(
-        acc=matched_share(counts),
-        nmi=float(normalized_mutual_info_score(labels, clusters)),
-        ari=float(adjusted_rand_score(labels, clusters)),
-        usage=(np.bincount(clusters, minlength=clusters_count) /
-               len(clusters)).tolist(),
-        confusion=counts.tolist())
+class BinaryClassificationMetric:
+    """pynet's ``binary_<score>``: one score of the thresholded predictions."""
+    SCORES = ("accuracy", "true_positive", "true_negative", "false_positive",
+              "false_negative", "precision", "recall")
+
+    def __init__(self, score: str, with_logit: bool = True):
+        self.score, self.with_logit = score, with_logit
+
+    def __call__(self, y_pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        counts = _binary(y_pred, y, self.with_logit)
+        tp, tn, fp, fn = (counts[key] for key in ("tp", "tn", "fp", "fn"))
+        return {"true_positive": tp, "true_negative": tn,
+                "false_positive": fp, "false_negative": fn,
+                "accuracy": (tp + tn) / (tp + tn + fp + fn),
+                "precision": tp / (tp + fp),
+                "recall": tp / (tp + fn)}[self.score]
 
 
-@torch.no_grad()
-def manager_probabilities(model: torch.nn.Module, inputs: torch.Tensor,
-                          batch_size: int = 1000) -> np.ndarray:
-    """The manager's probabilities, float32 (N, K), for (N, D) ``inputs``.
+class ScikitLearnMetric:
+    """pynet's ``sk_<name>``: a scikit-learn score of sigmoid outputs."""
+    NAMES = ("accuracy", "average_precision_score", "cohen_kappa_score",
+             "roc_auc_score", "log_loss", "matthews_corrcoef",
+             "precision_score", "false_discovery_rate", "false_negative_rate",
+             "false_positive_rate", "negative_predictive_value",
+             "positive_predictive_value", "true_negative_rate",
+             "true_positive_rate")
 
-    Runs in eval mode on the model's device, ``batch_size`` rows at a time;
-    the caller's RNG state is left as it was.
-    """
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    probabilities = []
-    with torch.random.fork_rng(devices=[]):
-        for start in range(0, len(inputs), batch_size):
-            batch = inputs[start:start + batch_size].to(device)
-            probs = model.gate(batch) if hasattr(model, "gate") else \
-                model(batch)[0]
-            probabilities.append(probs.float().cpu())
-    model.train(was_training)
-    return torch.cat(probabilities).numpy()
+    def __init__(self, name: str, threshold: float = 0.5,
+                 with_logit: bool = True, **kwargs):
+        self.name, self.threshold, self.with_logit = name, threshold, \
+            with_logit
+        self.kwargs = kwargs
+
+    def __call__(self, y_pred: torch.Tensor, y: torch.Tensor) -> float:
+        if self.with_logit:
+            y_pred = torch.sigmoid(y_pred)
+        y_pred = y_pred.detach().cpu().reshape(-1).numpy()
+        y = y.detach().cpu().reshape(-1).numpy()
+        if self.name not in PROBABILITY_SCORES:
+            y_pred = (y_pred > self.threshold).astype(int)
+        if self.name in CONFUSION_RATES:
+            tn, fp, fn, tp = sk_metrics.confusion_matrix(
+                y, y_pred, labels=[0, 1]).ravel()
+            counts = {"tn": tn, "fp": fp, "fn": fn, "tp": tp}
+            top, bottom = CONFUSION_RATES[self.name]
+            top = (top,) if isinstance(top, str) else top
+            return float(sum(counts[k] for k in top) /
+                         sum(counts[k] for k in bottom))
+        return float(getattr(sk_metrics, self.name)(y, y_pred, **self.kwargs))
 
 
-def manager_clusters(model: torch.nn.Module, inputs: torch.Tensor,
-                     batch_size: int = 1000) -> np.ndarray:
-    """The manager's argmax expert for each row of ``inputs``."""
-    return manager_probabilities(model, inputs, batch_size).argmax(axis=1)
+class FBetaScore(ScikitLearnMetric):
+    """pynet's f1_score / f2_score (scikit-learn's fbeta_score)."""
+
+    def __init__(self, beta: float):
+        super().__init__("fbeta_score", beta=beta)
 
 
-def _check(labels, clusters):
-    labels, clusters = np.asarray(labels), np.asarray(clusters)
-    if labels.shape != clusters.shape or labels.ndim != 1 or not len(labels):
-        raise bad_value("clusters", clusters.shape,
-                        f"one cluster per label, shape {labels.shape}")
-    for name, values in (("labels", labels), ("clusters", clusters)):
-        if values.dtype.kind not in "iu" or values.min() < 0:
-            raise bad_value(name, values.dtype, "non-negative integers")
-    return labels.astype(np.int64), clusters.astype(np.int64)
+def named_metrics() -> Dict[str, Metric]:
+    """Every pynet metric name -> a fresh metric callable."""
+    named: Dict[str, Metric] = {
+        "accuracy": accuracy, "multiclass_dice": multiclass_dice,
+        "pearson_correlation": pearson_correlation,
+        "f1_score": FBetaScore(beta=1), "f2_score": FBetaScore(beta=2)}
+    for score in BinaryClassificationMetric.SCORES:
+        named[f"binary_{score}"] = BinaryClassificationMetric(score)
+    for name in ScikitLearnMetric.NAMES:
+        named[f"sk_{name}"] = ScikitLearnMetric(name)
+    return named
+
+
+__all__ = ["accuracy", "multiclass_dice", "pearson_correlation",
+           "BinaryClassificationMetric", "ScikitLearnMetric", "FBetaScore",
+           "named_metrics"]
 
 
 def resolve_metrics(metrics: Optional[Sequence[Any]]
@@ -120,7 +154,7 @@ def resolve_metrics(metrics: Optional[Sequence[Any]]
     A function is named by its ``__name__``, another callable by its class
     name, a string by pynet's registry (``"accuracy"``, ``"binary_recall"``,
     ``"sk_roc_auc_score"``, ``"f1_score"``... see
-    :mod:`moevae.classification_metrics`). Raises MoEVAETypeError for a
+    :func:`named_metrics`). Raises MoEVAETypeError for a
     non-list or a non-callable, MoEVAEValueError for an unknown name (the
     message lists the known ones).
     """

@@ -6,7 +6,7 @@ import pytest
 import visdom
 
 from moevae.plotting import Board
-from tests.helpers import Server, write_mnist_idx
+from tests.support.helpers import Server, write_mnist_idx
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ import sys
 import pytest
 import torch
 
-from moevae.checkpoint import list_checkpoints, load_checkpoint
+from moevae.training.checkpoint import list_checkpoints, load_checkpoint
 from moevae.errors import NonFiniteLossError
 from moevae.interfaces import DeepLearningInterface
 from moevae.losses import ManagerLoss
 from moevae.models import FusedManager, build_manager, experts
-from moevae.rng import rng_states
-from tests.helpers import seed_manager
+from moevae.training.rng import rng_states
+from tests.support.helpers import seed_manager
 
 pytestmark = [pytest.mark.skipif(not torch.cuda.is_available(),
                                  reason="no CUDA device on this machine"),

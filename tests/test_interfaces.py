@@ -9,7 +9,7 @@ from moevae.errors import MoEVAEError, NonFiniteLossError
 from moevae.interfaces import DeepLearningInterface, resolve_device
 from moevae.losses import ManagerLoss
 from moevae.models import FusedManager
-from tests.helpers import seed_manager
+from tests.support.helpers import seed_manager
 
 
 def regression_manager(batch_size=8, rows=40, test=False, poison=None):
@@ -155,7 +155,7 @@ def test_bad_training_arguments():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a CPU-only box")
 def test_use_cuda_without_gpu_warns_once_and_trains_on_cpu(monkeypatch):
-    import moevae.builders as module
+    import moevae.training.devices as module
     monkeypatch.setattr(module, "_warned_no_cuda", False)
     with pytest.warns(RuntimeWarning, match="no GPU") as record:
         interface = linear_interface(use_cuda=True)

@@ -132,7 +132,7 @@ def _outputs(experts=3, batch=4, pixels=5):
 
 @pytest.mark.parametrize("temperature", [1.0, 50.0])
 def test_responsibility_loss_is_the_em_objective(temperature):
-    from moevae.losses import ResponsibilityLoss
+    from moevae.clustering.losses import ResponsibilityLoss
     loss = ResponsibilityLoss(balancing_weight=0.5, warm_epochs=0,
                               temperature=temperature)
     loss.layer_outputs = _outputs()
@@ -158,7 +158,7 @@ def test_responsibility_loss_is_the_em_objective(temperature):
 
 
 def test_an_anchor_kept_after_the_warm_start():
-    from moevae.losses import WarmStartLoss
+    from moevae.clustering.losses import WarmStartLoss
     loss = WarmStartLoss(warm_epochs=1, anchor_weight=10.0,
                          kept_anchor_weight=2.0)
     loss.layer_outputs = _outputs()

@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 from sklearn.metrics import accuracy_score, precision_score, recall_score
 
 from moevae.errors import MoEVAEError
-from moevae.metrics import clustering_accuracy, resolve_metrics, \
-    score_clustering
+from moevae.clustering.scores import clustering_accuracy, score_clustering
+from moevae.metrics import resolve_metrics
 
 LABELS = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 3])
 
@@ -49,7 +49,8 @@ def test_bad_inputs(clusters):
 
 def test_manager_probabilities_of_either_layout_match_the_forward_pass():
     import torch
-    from moevae.metrics import manager_clusters, manager_probabilities
+    from moevae.clustering.scores import (manager_clusters,
+                                          manager_probabilities)
     from moevae.models import FusedManager
     torch.manual_seed(0)
     fused = FusedManager(20, 6, 2, 3)

@@ -13,7 +13,7 @@ from typing import List, Optional
 
 COMMANDS = {
     "train": ("moevae.cli.train", "train the MoE VAE with a live board"),
-    "board": ("moevae.server.run", "start the offline Visdom server"),
+    "board": ("moevae.server.command", "start the offline Visdom server"),
     "assets": ("moevae.server.assets", "install the board's front-end files"),
     "replay": ("moevae.cli.replay", "rebuild a board from an offline log"),
     "evaluate": ("moevae.cli.evaluate", "clustering metrics of a checkpoint"),

@@ -15,12 +15,13 @@ from typing import List, Optional
 import numpy as np
 import pandas as pd
 
-from ..argparsing import OneLineParser
+from .parsing import OneLineParser
 from ..datasets import fetch_minst
 from ..datasets.mnist import DEFAULT_DATA_DIR
 from ..errors import CheckpointError, MoEVAEError
-from ..evaluation import evaluate, load_model, write_reports
-from .checkpoints import find_checkpoint
+from ..clustering.evaluation import evaluate, write_reports
+from ..training.loading import load_model
+from ..training.loading import find_checkpoint
 
 
 def parse(argv: List[str]):

@@ -5,14 +5,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-from ..argparsing import OneLineParser, board_address, env_name
+from .parsing import OneLineParser, board_address, env_name
 from ..datasets.mnist import DEFAULT_DATA_DIR
-from ..builders import PRECISIONS
-from ..checkpoint import INITIAL_NAME, list_checkpoints
-from ..distributed import restarted_by_torchrun
+from ..training.precision import PRECISIONS
+from ..training.checkpoint import INITIAL_NAME, list_checkpoints
+from ..training.distributed import restarted_by_torchrun
 from ..errors import DataError, MoEVAEError
 from ..fileio import read_json
-from ..recipes import RECIPES
+from ..clustering.recipes import RECIPES
 
 NUMBER_OF_FOLDS = 10
 # options that define a run: refused on resume when they differ

@@ -16,9 +16,10 @@ import pandas as pd
 import torch
 
 from ..datasets.images import KINDS, read_images
-from ..evaluation import model_input_dim
-from ..metrics import manager_probabilities
-from .checkpoints import load_trained_model, model_parser, parsed_device
+from ..training.loading import model_input_dim
+from ..clustering.scores import manager_probabilities
+from .checkpoints import model_parser, parsed_device
+from ..training.loading import load_trained_model
 from .outputs import atomic_outputs, check_output, run_reporting_errors
 
 PROG = "moevae predict"

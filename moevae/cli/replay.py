@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from ..argparsing import BoardAddress, OneLineParser, env_name, server_url
+from .parsing import BoardAddress, OneLineParser, env_name, server_url
 from ..plotting.journal import Journal, read_log, skipped_warning
 from ..plotting.transport import RequestRefused, Transport, TransportError
 

@@ -12,10 +12,11 @@ from typing import List, Optional
 
 import numpy as np
 
-from ..argparsing import integer_in_range
+from .parsing import integer_in_range
 from ..datasets.images import image_side
-from ..generation import MAX_COUNT, decode_samples, sample_grid
-from .checkpoints import load_trained_model, model_parser, parsed_device
+from ..clustering.generation import MAX_COUNT, decode_samples, sample_grid
+from .checkpoints import model_parser, parsed_device
+from ..training.loading import load_trained_model
 from .outputs import atomic_outputs, check_output, run_reporting_errors
 
 PROG = "moevae sample"

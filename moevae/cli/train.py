@@ -16,13 +16,14 @@ from ..datasets import DataManager, fetch_minst
 from ..errors import CheckpointWriteError, MoEVAEError, NonFiniteLossError, \
     TrainingInterrupted
 from ..fileio import write_json
-from ..distributed import Distributed
+from ..training.distributed import Distributed
 from ..interfaces import DeepLearningInterface
 from ..log import ensure_console_logging
-from ..plotting import Board, ClusteringMonitor, ExpertUsage, \
-    Reconstructions, sampling, show_config, update_board
-from ..partition import partition_table
-from ..recipes import Recipe, get_recipe
+from ..clustering.monitor import ClusteringMonitor
+from ..plotting import (Board, ExpertUsage, Reconstructions, sampling,
+                        show_config, update_board)
+from ..clustering.partition import partition_table
+from ..clustering.recipes import Recipe, get_recipe
 from ..transforms import flatten
 from .options import NUMBER_OF_FOLDS, config_of, parse
 

@@ -181,7 +181,7 @@ class BatchLoader:
         """Yield only rank ``rank``'s share of each batch (torchrun).
 
         Every rank draws the same order (the generator must be in the same
-        state on each: see moevae.distributed); each batch of
+        state on each: see moevae.training.distributed); each batch of
         ``batch_size`` positions is cut into ``world_size`` contiguous
         shares (sizes differing by one at most) and this rank takes its
         own, so that each sample is drawn once per epoch over all ranks. A

@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as func
 
-from ..distributed import batch_noise
+from ..training.distributed import batch_noise
 from .experts import VAR_EPSILON, Manager, build_manager
 
 StateDict = Dict[str, torch.Tensor]
@@ -96,7 +96,7 @@ class FusedManager(nn.Module):
         The seed's experts draw (B, L) each, one after the other; drawing
         in that order gives them the very same numbers whenever B * L is a
         multiple of 16 (torch's CPU normal sampler works in blocks of 16).
-        Under torchrun, drawn for the global batch (moevae.distributed).
+        Under torchrun, drawn for the global batch (moevae.training.distributed).
         """
         experts, latent, batch = z_var.shape
         return batch_noise(1, experts, batch, latent, like=z_var

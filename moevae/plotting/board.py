@@ -19,7 +19,7 @@ from urllib.parse import quote, urlparse
 
 import numpy as np
 
-from ..distributed import Distributed
+from ..training.distributed import Distributed
 from ..errors import bad_value, check_positive_int
 from ..server.launch import DEFAULT_ENV_PATH, answers, start_local_server
 from ..server.names import check_env_name

@@ -1,6 +1,6 @@
 """python -m moevae.server: the board server (the Docker image's command)."""
 import sys
 
-from .run import main
+from .command import main
 
 sys.exit(main())

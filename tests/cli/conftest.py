@@ -5,7 +5,7 @@ from typing import Dict
 import pytest
 import torch
 
-from moevae.checkpoint import save_checkpoint
+from moevae.training.checkpoint import save_checkpoint
 from moevae.models import FusedManager
 from moevae.models.convolutional import ConvGatedManager
 

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from moevae.checkpoint import save_checkpoint
-from moevae.cli.checkpoints import choose_device, find_checkpoint, \
-    load_trained_model
+from moevae.training.checkpoint import save_checkpoint
+from moevae.cli.checkpoints import choose_device
+from moevae.training.loading import find_checkpoint, load_trained_model
 from moevae.errors import CheckpointError, MoEVAEValueError
 from moevae.models import FusedManager, Manager
 

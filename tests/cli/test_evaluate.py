@@ -11,7 +11,7 @@ from moevae.models import build_manager
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from tests.helpers import write_mnist_idx
+    from tests.support.helpers import write_mnist_idx
     root = tmp_path_factory.mktemp("trained")
     mnist_dir = write_mnist_idx(root / "mnist")
     assert train_cli.main(["--epochs", "1", "--board", "off", "--datasetdir",

@@ -11,9 +11,9 @@ from moevae.cli import main as moevae_main
 from moevae.cli import outputs
 from moevae.cli import predict as predict_cli
 from moevae.datasets.idx import write_idx
-from moevae.evaluation import load_model
+from moevae.training.loading import load_model
 from tests.cli.conftest import EXPERTS
-from tests.helpers import sample_subset
+from tests.support.helpers import sample_subset
 
 COLUMNS = ["image", "expert"] + [f"p_{k}" for k in range(EXPERTS)]
 

@@ -94,7 +94,7 @@ def test_a_file_without_any_log_line_is_refused(tmp_path, transport, capsys,
 def test_a_crashed_runs_log_is_drawn_on_a_real_server(tmp_path, mnist_dir,
                                                       visdom_server, capsys):
     from moevae.cli import train as train_cli
-    from tests.helpers import free_port
+    from tests.support.helpers import free_port
     offline = f"http://127.0.0.1:{free_port()}"
     assert train_cli.main(["--epochs", "1", "--board", offline,
                            "--datasetdir", str(mnist_dir), "--run-dir",

@@ -8,7 +8,7 @@ from PIL import Image
 
 from moevae.cli import main as moevae_main
 from moevae.cli import sample as sample_cli
-from moevae.evaluation import load_model
+from moevae.training.loading import load_model
 from tests.cli.conftest import EXPERTS
 
 CELL = 28 + 2  # an image and the grid's padding

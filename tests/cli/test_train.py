@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from moevae.checkpoint import list_checkpoints
+from moevae.training.checkpoint import list_checkpoints
 from moevae.cli import main as moevae_main
 from moevae.cli import train as train_cli
 
@@ -157,7 +157,7 @@ def test_killed_in_the_first_checkpoint_write_then_resumed(tmp_path,
                                                            mnist_dir):
     """Only a torn temporary file in the folder: one warning, and the run
     starts from the beginning, as an uninterrupted one would."""
-    script = Path(__file__).parents[1] / "killable_train.py"
+    script = Path(__file__).parents[1] / "support" / "killable_train.py"
     common = ["--epochs", "1", "--board", "off", "--datasetdir",
               str(mnist_dir), "--seed", "4"]
     for kill_at in ("1", "2"):  # initial.pth, then the first checkpoint

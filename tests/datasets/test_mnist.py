@@ -17,7 +17,7 @@ from moevae.datasets.idx import read_idx
 from moevae.datasets.mnist import INPUTS_NAME, METADATA_NAME, read_sample
 from moevae.errors import DataError
 
-from tests.helpers import write_mnist_idx
+from tests.support.helpers import write_mnist_idx
 
 
 @pytest.fixture(autouse=True)

@@ -3,10 +3,10 @@ import pytest
 import torch
 
 from moevae.errors import MoEVAEError
-from moevae.evaluation import model_from_state
+from moevae.training.loading import model_from_state
 from moevae.losses import ManagerLoss
 from moevae.models.convolutional import ConvGatedManager, random_affine
-from moevae.recipes import RECIPES, Recipe
+from moevae.clustering.recipes import RECIPES, Recipe
 
 
 @pytest.fixture
@@ -124,7 +124,7 @@ def test_the_unmoved_pass_runs_only_when_asked_for(model, monkeypatch):
 
 
 def test_a_consistency_loss_without_the_unmoved_pass_is_refused(model):
-    from moevae.losses import WarmStartLoss
+    from moevae.clustering.losses import WarmStartLoss
     loss = WarmStartLoss(warm_epochs=0, consistency_weight=1.0)
     model.train()
     x = torch.rand(3, 64)

@@ -131,7 +131,7 @@ def test_bad_board_arguments(mock_viewer, options, message):
 
 
 def test_clustering_monitor_scores_and_draws(mock_board, mock_viewer):
-    from moevae.plotting import ClusteringMonitor
+    from moevae.clustering.monitor import ClusteringMonitor
     torch.manual_seed(0)
     model = FusedManager()
     inputs = torch.rand(50, 784)
@@ -190,7 +190,7 @@ def test_status_pane_tells_status_epoch_and_loss(mock_board, mock_viewer):
 def test_board_changes_no_process_state_and_writes_no_file(
         tmp_path, monkeypatch):
     import logging
-    from tests.helpers import free_port
+    from tests.support.helpers import free_port
     monkeypatch.chdir(tmp_path)
     handlers = (logging.getLogger().handlers[:],
                 logging.getLogger("moevae").handlers[:])

@@ -10,7 +10,7 @@ from PIL import Image
 
 from moevae.cli import train as train_cli
 from moevae.plotting import Board
-from tests.browser import CHROMIUM, FLAGS, Browser, overlaps
+from tests.support.browser import CHROMIUM, FLAGS, Browser, overlaps
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow,
               pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not "
@@ -56,13 +56,13 @@ def one_epoch_run(tmp_path_factory, mnist_dir_module, server_module):
 
 @pytest.fixture(scope="module")
 def mnist_dir_module(tmp_path_factory):
-    from tests.helpers import write_mnist_idx
+    from tests.support.helpers import write_mnist_idx
     return write_mnist_idx(tmp_path_factory.mktemp("mnist"))
 
 
 @pytest.fixture(scope="module")
 def server_module(tmp_path_factory):
-    from tests.helpers import Server
+    from tests.support.helpers import Server
     server = Server(tmp_path_factory.mktemp("env")).start()
     yield server
     server.stop()

@@ -7,7 +7,7 @@ import pytest
 from moevae.cli import replay as replay_cli
 from moevae.cli import train as train_cli
 from moevae.plotting import Board
-from tests.helpers import Server, free_port
+from tests.support.helpers import Server, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 LINE_WINDOWS = ("loss", "expected_expert_loss", "balancing_loss", "lr",

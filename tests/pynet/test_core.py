@@ -32,7 +32,7 @@ import torch.nn.functional as func
 # Package import
 from moevae.interfaces import DeepLearningInterface
 from moevae.datasets import DataManager, fetch_minst
-from tests.helpers import write_mnist_idx
+from tests.support.helpers import write_mnist_idx
 
 
 class TestCore(unittest.TestCase):

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from moevae.plotting import Board
-from moevae.server import run as board_cli
+from moevae.server import command as board_cli
 from moevae.server.persist import SAVE_INTERVAL_S
-from tests.helpers import Server
+from tests.support.helpers import Server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from moevae.plotting.transport import Transport, TransportError
-from tests.helpers import ROOT, Server, free_port, start_server, stop_server
+from tests.support.helpers import ROOT, Server, free_port, start_server, stop_server
 
 pytestmark = pytest.mark.integration
 

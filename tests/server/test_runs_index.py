@@ -5,7 +5,7 @@ import pytest
 
 from moevae.plotting import Board
 from moevae.server.runs_index import describe, index_html
-from tests.helpers import Server
+from tests.support.helpers import Server
 
 
 def test_index_rows_escape_names_and_link_percent_encoded():

@@ -1,0 +1,104 @@
+"""argparse with one-line errors: ``prog: error: ...``, exit status 2."""
+import argparse
+import sys
+from typing import NamedTuple, NoReturn, Optional
+from urllib.parse import urlparse
+
+
+class BoardAddress(NamedTuple):
+    """Where the board's server is; ``auto``: start one there if needed."""
+    host: str
+    port: int
+    auto: bool = False
+
+
+DEFAULT_BOARD = BoardAddress("http://localhost", 8097, auto=True)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, without the usage.
+
+    Its help is plain text: the reStructuredText double backticks of the
+    docstrings it is built from are removed.
+    """
+
+    def format_help(self) -> str:
+        return super().format_help().replace("``", "")
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port, 1-65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port number (expected 1-65535)") from None
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"{port} is out of range "
+                                         "(expected 1-65535)")
+    return port
+
+
+def server_url(text: str) -> BoardAddress:
+    """argparse type for a server that must already run: an http URL."""
+    expected = "a server URL such as http://localhost:8097"
+    if text in ("auto", "off"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected {expected} (this command starts no server: "
+            "run `moevae board` first)")
+    try:
+        address = board_address(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected {expected}") \
+            from None
+    return address._replace(auto=False)
+
+
+def env_name(text: str) -> str:
+    """argparse type: a name a Visdom environment (and its page) can take."""
+    from ..errors import MoEVAEValueError
+    from ..server.names import check_env_name
+    try:
+        return check_env_name(text, "name")
+    except MoEVAEValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def board_address(text: str) -> Optional[BoardAddress]:
+    """'auto' -> the default address, 'off' -> None, else an http URL."""
+    if text == "auto":
+        return DEFAULT_BOARD
+    if text == "off":
+        return None
+    parsed = urlparse(text)
+    try:
+        port = parsed.port or 8097
+    except ValueError:
+        port = None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or \
+            port is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected auto, off or a URL such as "
+            "http://localhost:8097")
+    return BoardAddress(f"{parsed.scheme}://{parsed.hostname}", port)
+
+
+def integer_in_range(minimum: int, maximum: Optional[int] = None):
+    """argparse type: an integer from ``minimum`` to ``maximum`` (if any)."""
+    expected = f"an integer >= {minimum}" if maximum is None else \
+        f"an integer from {minimum} to {maximum}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum or (
+                maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"{text!r}: expected {expected}")
+        return value
+    return parse

@@ -1,0 +1,55 @@
+"""ClusteringMonitor: ACC/NMI/ARI of the manager after every epoch.
+
+Scores a fixed held-out subset (cheap: one manager pass), logs one line,
+keeps the scores in ``history`` and, when the interface has a board, draws
+the curves and the expert x digit confusion heatmap, so a collapse is seen
+as it happens.
+"""
+import logging
+from typing import List
+
+import numpy as np
+import torch
+
+from .scores import (ClusteringScores, manager_clusters,
+                               score_clustering)
+from ..plotting.board import PANE_SIZE
+
+logger = logging.getLogger("moevae")
+
+
+class ClusteringMonitor:
+    """An ``after_epoch`` observer scoring the manager's clusters."""
+    side_effect = True  # scores and plots: errors logged, training goes on
+
+    def __init__(self, inputs: torch.Tensor, labels: np.ndarray):
+        self.inputs = torch.as_tensor(inputs).reshape(len(inputs), -1)
+        self.labels = np.asarray(labels)
+        self.history: List[ClusteringScores] = []
+
+    def __call__(self, signal) -> None:
+        net = signal.object
+        clusters = manager_clusters(net.model, self.inputs)
+        scores = score_clustering(self.labels, clusters,
+                                  len(net.model._experts))
+        self.history.append(scores)
+        logger.info("clustering (held-out %d): ACC %.3f NMI %.3f ARI %.3f, "
+                    "%d expert(s) under 2%%", len(self.labels), scores.acc,
+                    scores.nmi, scores.ari, scores.collapsed)
+        if net.board is not None:
+            self.draw(net.board, signal.epoch, scores)
+
+    @staticmethod
+    def draw(board, epoch: int, scores: ClusteringScores) -> None:
+        for name in ("acc", "nmi", "ari"):
+            board.append_point("clustering", name.upper(), epoch,
+                               getattr(scores, name),
+                               title="clustering (held-out)")
+        confusion = np.asarray(scores.confusion, dtype=np.float64)
+        board.viewer.heatmap(
+            X=confusion, win="confusion",
+            opts={"title": f"expert x digit (epoch {epoch + 1})",
+                  "columnnames": [str(c) for c in range(confusion.shape[1])],
+                  "rownames": [f"expert {k}" for k in
+                               range(confusion.shape[0])],
+                  "colormap": "Viridis", **PANE_SIZE})

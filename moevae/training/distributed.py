@@ -1,0 +1,234 @@
+"""More than one process: torchrun's environment, PyTorch's process group
+and DistributedDataParallel (nothing home-made).
+
+``torchrun --nproc_per_node N script.py`` starts N copies of a script and
+sets ``RANK``, ``LOCAL_RANK`` and ``WORLD_SIZE`` in each. A
+DeepLearningInterface built there joins the process group (gloo on the
+CPU, NCCL on CUDA with one GPU per local rank) and trains a
+DistributedDataParallel copy of its model; outside torchrun nothing of this
+is used. The rules (see also moevae.datasets.loaders.BatchLoader.shard):
+
+- every rank draws the same epoch order and takes a disjoint share of each
+  global batch (``batch_size`` stays the global batch);
+- a loss term that is a statistic of the whole batch (the balancing term of
+  :class:`moevae.losses.ManagerLoss`) uses :func:`batch_sum`, an
+  all-reduce that carries gradients, so N processes train the objective of
+  one;
+- an epoch's loss sums are all-reduced once: every rank logs the same
+  numbers;
+- only rank 0 runs side-effect observers (the board), writes checkpoints
+  and files; the others wait at a barrier where needed.
+"""
+import atexit
+import contextlib
+import contextvars
+import datetime
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Any, Iterator, List, Optional, Tuple
+
+import torch
+import torch.distributed as dist
+
+logger = logging.getLogger("moevae")
+# (start, stop, size): this rank's rows of the global batch, while a
+# training forward pass runs on them
+_SHARE = contextvars.ContextVar("moevae_batch_share", default=None)
+Share = Optional[Tuple[int, int, int]]
+TIMEOUT = datetime.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Distributed:
+    """This process's place among torchrun's: rank, local rank, world."""
+    rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+
+    @classmethod
+    def from_environment(cls) -> "Distributed":
+        """torchrun's variables; one process (rank 0 of 1) without them."""
+        try:
+            world = int(os.environ.get("WORLD_SIZE", "1"))
+            if world <= 1:
+                return cls()
+            return cls(int(os.environ["RANK"]),
+                       int(os.environ.get("LOCAL_RANK", "0")), world)
+        except (KeyError, ValueError) as error:
+            from ..errors import MoEVAEValueError
+            raise MoEVAEValueError(
+                f"torchrun's environment is incomplete ({error}): expected "
+                "integers in RANK, LOCAL_RANK and WORLD_SIZE") from None
+
+    @property
+    def active(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def device(self, device: torch.device) -> torch.device:
+        """One GPU per local rank; the CPU stays the CPU."""
+        if self.active and device.type == "cuda":
+            return torch.device("cuda", self.local_rank)
+        return device
+
+    def join(self, device: torch.device) -> None:
+        """Initialise the process group (once per process)."""
+        if not self.active or dist.is_initialized():
+            return
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        restart = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") or "0"
+        if restart == "0" or "MASTER_PORT" not in os.environ:
+            dist.init_process_group(backend, timeout=TIMEOUT)
+        else:  # keys of the failed attempt can linger in the agent's store
+            # and send gloo to a dead peer: each attempt gets its own prefix
+            agent = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True"
+            store = dist.TCPStore(
+                os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]),
+                self.world_size, is_master=not agent and self.is_main,
+                timeout=TIMEOUT, multi_tenant=not agent)
+            dist.init_process_group(
+                backend, store=dist.PrefixStore(f"moevae/restart_{restart}",
+                                                store),
+                rank=self.rank, world_size=self.world_size, timeout=TIMEOUT)
+        # the group moevae created is taken down before the interpreter
+        # ends: left to destructors, gloo's threads can abort the process
+        atexit.register(leave_process_group)
+        logger.debug("rank %d of %d joined the process group", self.rank,
+                     self.world_size)
+
+    def wrap(self, model: torch.nn.Module, device: torch.device
+             ) -> torch.nn.Module:
+        """A DistributedDataParallel copy of ``model`` (itself alone)."""
+        if not self.active:
+            return model
+        ids = [device.index] if device.type == "cuda" else None
+        return torch.nn.parallel.DistributedDataParallel(model,
+                                                         device_ids=ids)
+
+    def barrier(self) -> None:
+        if self.active:
+            dist.barrier()
+
+    def all(self, flag: torch.Tensor) -> torch.Tensor:
+        """A bool tensor, True where it is True on every rank."""
+        if not self.active:
+            return flag
+        value = flag.to(torch.float32).clone()
+        dist.all_reduce(value, op=dist.ReduceOp.MIN)
+        return value.bool()
+
+    def any(self, flag: bool, device: torch.device) -> bool:
+        """True on every rank when ``flag`` is True on one of them."""
+        if not self.active:
+            return flag
+        value = torch.tensor(float(flag), device=device)
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+        return bool(value.item())
+
+    def reduce(self, totals: Any) -> Any:
+        """An epoch's sums (moevae.training.step.EpochTotals) over every rank, in
+        place, so that every rank reports the same means."""
+        if not self.active or totals.kept is None:
+            return totals
+        names = list(totals.sums)
+        losses = torch.stack(totals.batch_losses)
+        flat = torch.cat([totals.kept.reshape(1).float(),
+                          torch.stack([totals.sums[n] for n in names]),
+                          torch.tensor([float(totals.samples)],
+                                       device=losses.device), losses])
+        dist.all_reduce(flat)
+        samples = int(flat[len(names) + 1])
+        flat = flat / self.world_size  # means over ranks, same batch count
+        totals.kept, totals.samples = flat[0], samples
+        totals.sums = dict(zip(names, flat[1:len(names) + 1].unbind()))
+        totals.batch_losses = list(flat[len(names) + 2:].unbind())
+        return totals
+
+    def gathered(self, value: Any) -> List[Any]:
+        """[value of rank 0, of rank 1, ...] on every rank."""
+        if not self.active:
+            return [value]
+        values: List[Any] = [None] * self.world_size
+        dist.all_gather_object(values, value)
+        return values
+
+    def same_as_main(self, value: Any) -> Any:
+        """Rank 0's ``value`` on every rank (any picklable object)."""
+        if not self.active:
+            return value
+        box = [value]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+
+def leave_process_group() -> None:
+    """Destroy the default process group, if there still is one."""
+    if dist.is_available() and dist.is_initialized():
+        try:  # every rank leaves together (a peer gone: 30 s at most)
+            if dist.get_backend() == "gloo":
+                dist.monitored_barrier(timeout=datetime.timedelta(seconds=30))
+            dist.destroy_process_group()
+        except Exception as error:  # exiting: say it, never raise
+            logger.debug("process group not destroyed cleanly: %s", error)
+
+
+def restarted_by_torchrun() -> bool:
+    """True in a worker that torchrun's agent restarted after a failure."""
+    return int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") or 0) > 0
+
+
+@contextlib.contextmanager
+def sharded_batch(share: Share) -> Iterator[None]:
+    """Mark the block as a forward pass over rows ``start:stop`` of a
+    global batch of ``size`` rows (None: the whole batch is here)."""
+    token = _SHARE.set(share)
+    try:
+        yield
+    finally:
+        _SHARE.reset(token)
+
+
+def batch_sum(values: torch.Tensor) -> torch.Tensor:
+    """``values.sum(dim=0)`` over the whole (global) batch.
+
+    values: (B_local, ...) on this rank. Inside :func:`sharded_batch` with
+    a process group, the per-rank sums are all-reduced by
+    ``torch.distributed.nn.functional.all_reduce``, whose backward pass
+    all-reduces the gradients too; elsewhere it is the plain sum.
+    """
+    total = values.sum(dim=0)
+    if _SHARE.get() is not None and dist.is_available() and \
+            dist.is_initialized() and dist.get_world_size() > 1:
+        from torch.distributed.nn.functional import all_reduce
+        with warnings.catch_warnings():  # its successor has no autograd
+            warnings.filterwarnings("ignore", ".*is deprecated",
+                                    FutureWarning)
+            warnings.filterwarnings("ignore", ".*is deprecated",
+                                    DeprecationWarning)
+            warnings.filterwarnings("ignore", ".*is deprecated",
+                                    UserWarning)
+            total = all_reduce(total)
+    return total
+
+
+def batch_noise(batch_axis: int, *shape: int, like: torch.Tensor
+                ) -> torch.Tensor:
+    """N(0, 1) noise of ``shape`` (``shape[batch_axis]`` = this rank's
+    rows), drawn as for the whole global batch and cut to this rank's rows:
+    with the same RNG state on every rank (the same seed), N processes draw
+    the very numbers one process draws."""
+    share = _SHARE.get()
+    if share is None:
+        return torch.randn(*shape, dtype=like.dtype, device=like.device)
+    start, stop, size = share
+    full = list(shape)
+    full[batch_axis] = size
+    noise = torch.randn(*full, dtype=like.dtype, device=like.device)
+    return noise.narrow(batch_axis, start, stop - start)

@@ -1,0 +1,123 @@
+"""The one model loader: a trained mixture from a checkpoint file, a
+checkpoint folder or a run folder.
+
+``moevae evaluate``, ``sample`` and ``predict`` and the library use it. In
+a folder the best checkpoint (``best.pth``, kept when training validates)
+is used, else the newest ``model_<fold>_epoch_<epoch>.pth``; an unreadable
+or foreign one is skipped with a warning, as resuming does. The model is
+rebuilt from the weights alone, in either layout (fused or per-expert),
+its sizes read from the weight shapes.
+"""
+import logging
+from pathlib import Path
+from typing import Callable, Dict, List, Tuple, Union
+
+import torch
+
+from ..errors import CheckpointError
+from ..models import FusedManager, build_manager
+from ..models.convolutional import ConvGatedManager
+from . import checkpoint as ckpt
+from .checkpoint import BEST_NAME, list_checkpoints
+
+logger = logging.getLogger("moevae")
+
+
+def model_from_state(state: Dict[str, torch.Tensor], source) -> torch.nn.Module:
+    """A FusedManager (or ConvGatedManager) or seed Manager shaped like the
+    weights in ``state``."""
+    if "in_weight" in state and "latent_weight" in state:
+        experts, twice_latent, hidden = state["latent_weight"].shape
+        fused = ConvGatedManager if any(key.startswith("conv_gate.")
+                                        for key in state) else FusedManager
+        model = fused(state["in_weight"].shape[1], hidden, twice_latent // 2,
+                      experts)
+    elif "_experts.0.encoder.linear.weight" in state:
+        experts = len({key.split(".")[1] for key in state
+                       if key.startswith("_experts.")})
+        hidden, inputs = state["_experts.0.encoder.linear.weight"].shape
+        latent = state["_experts.0.encoder.mu.weight"].shape[0]
+        model = build_manager(inputs, hidden, latent, experts)
+    else:
+        raise CheckpointError(f"{source}: not a mixture-of-experts checkpoint"
+                              " (no 'in_weight' nor '_experts.*' weights)")
+    ckpt.load_model_state(model, state, source)
+    return model.eval()
+
+
+
+def load_model(path: Union[str, Path]) -> torch.nn.Module:
+    """The model of one checkpoint file, in eval mode on the CPU.
+
+    Raises CheckpointError: unreadable, or not a mixture-of-experts
+    checkpoint.
+    """
+    payload = ckpt.load_checkpoint(path)
+    return model_from_state(ckpt.model_state(payload), path)
+
+
+
+def model_input_dim(model: torch.nn.Module) -> int:
+    """How many pixels (D of (B, D) inputs) the mixture reads."""
+    if isinstance(model, FusedManager):
+        return model.input_dim
+    return model.linear1.in_features
+
+
+RUN_CHECKPOINTS = "checkpoints"
+
+
+
+def checkpoint_candidates(path: Path) -> List[Path]:
+    """The checkpoint files ``path`` names or holds, the preferred first.
+
+    A file: itself. A folder: ``best.pth``, then ``model_*_epoch_*.pth``
+    newest first, in the folder or else in its ``checkpoints/`` subfolder.
+    Raises CheckpointError: ``path`` does not exist or holds none.
+    """
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise CheckpointError(f"{path}: no such checkpoint file or folder")
+    for folder in (path, path / RUN_CHECKPOINTS):
+        best = [folder / BEST_NAME] if (folder / BEST_NAME).is_file() else []
+        found = best + (list_checkpoints(folder) if folder.is_dir() else [])
+        if found:
+            return found
+    raise CheckpointError(f"{path}: no checkpoint in this folder (expected "
+                          f"{BEST_NAME} or model_<fold>_epoch_<epoch>.pth, "
+                          f"here or in {RUN_CHECKPOINTS}/)")
+
+
+
+def find_checkpoint(path: Path) -> Path:
+    """The checkpoint file to use for ``path`` (see checkpoint_candidates)."""
+    return checkpoint_candidates(path)[0]
+
+
+
+def load_trained_model(path: Path, device: torch.device,
+                       warn: Callable[[str], None] = logger.warning
+                       ) -> Tuple[Path, torch.nn.Module]:
+    """(the checkpoint file used, its model in eval mode on ``device``).
+
+    In a folder, an unreadable or foreign checkpoint is skipped with a
+    warning and the next one (best.pth, then newest first) is used.
+    Raises CheckpointError: no checkpoint, or none that loads.
+    """
+    candidates = checkpoint_candidates(path)
+    skipped = []
+    for candidate in candidates:
+        try:
+            model = load_model(candidate)
+        except CheckpointError as error:
+            if len(candidates) == 1:
+                raise
+            skipped.append(error)
+            continue
+        for error in skipped:
+            warn(f"{error}; skipped, using {candidate}")
+        return candidate, model.to(device).eval()
+    raise CheckpointError(f"{path}: no checkpoint in this folder loads (the "
+                          f"first: {skipped[0]})")
