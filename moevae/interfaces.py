@@ -7,8 +7,10 @@ here: :meth:`~DeepLearningInterface.training` (folds) ->
 :meth:`~DeepLearningInterface._train_epoch` (one epoch: observers, the
 training pass, scheduler, validation, history, log line, checkpoint) ->
 :meth:`~DeepLearningInterface._run_pass` (batches). One batch's
-optimisation is :class:`moevae.training.step.OptimisationStep`; settings, resume
-and checkpoints are :class:`moevae.training.run.Run`'s.
+optimisation is :class:`moevae.training.step.OptimisationStep`; settings,
+resume and checkpoints are :class:`moevae.training.run.Run`'s. Both take
+their collaborators explicitly; ``test()`` and ``testing()`` run the same
+pass without gradients.
 
 Unlike pynet, ``use_cuda=True`` on a machine without a GPU warns once and
 trains on the CPU, and every bad argument is refused with a one-line error
@@ -16,39 +18,39 @@ before any work starts.
 """
 import contextlib
 import logging
-import signal
 import time
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, \
-    Union
+from typing import (Any, Dict, Iterator, List, Optional, Sequence, Tuple,
+                    Union)
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .training import checkpoint as ckpt
-from .training.allocator import keep_freed_memory as tune_malloc
-from .losses import build_loss
-from .training.devices import resolve_device
-from .training.optimizers import build_optimizer
-from .training.precision import check_precision, precision_flags
-from .training.step import NONFINITE
-from .errors import NonFiniteLossError, \
-    TrainingInterrupted, bad_type, bad_value, check_positive_int
-from .training.distributed import Distributed, restarted_by_torchrun
+from .errors import (NonFiniteLossError, TrainingInterrupted, bad_type,
+                     bad_value, check_positive_int)
 from .history import History
 from .log import console_logging, format_report
+from .losses import build_loss
 from .metrics import resolve_metrics
 from .observable import Observable, Signal
-from .training.prediction import Prediction
+from .training import prediction
+from .training.allocator import keep_freed_memory as tune_malloc
+from .training.devices import resolve_device
+from .training.distributed import Distributed, restarted_by_torchrun
+from .training.loading import load_pretrained
+from .training.optimizers import optimizer_for
+from .training.precision import check_precision, precision_flags
 from .training.rng import kept_shared_state
 from .training.run import Run
-from .training.step import (PROGRESS_REFRESH, EpochTotals, OptimisationStep,
-                            collect)
+from .training.step import (NONFINITE, PROGRESS_REFRESH, OptimisationStep,
+                            StepResult, collect)
 from .training.stop_signals import StopSignals
+from .training.totals import EpochTotals
 
 logger = logging.getLogger("moevae")
 
 
-class DeepLearningInterface(Prediction, Observable):
+class DeepLearningInterface(Observable):
     """Train ``model`` with ``loss``; observers watch the epochs.
 
     Parameters
@@ -97,54 +99,59 @@ class DeepLearningInterface(Prediction, Observable):
                             "network itself as model=)")
         if not isinstance(model, torch.nn.Module):
             raise bad_type("model", model, "a torch.nn.Module")
-        if nonfinite not in NONFINITE:
-            raise bad_value("nonfinite", nonfinite, f"one of {NONFINITE}")
         for name, flag in (("resume", resume), ("add_labels", add_labels),
                            ("use_cuda", use_cuda), ("compile", compile),
                            ("keep_freed_memory", keep_freed_memory)):
             if not isinstance(flag, bool):
                 raise bad_type(name, flag, "True or False")
-        ignored = [f"{name}={value!r}" for name, value, default in (
-            ("optimizer_name", optimizer_name, "Adam"),
-            ("learning_rate", learning_rate, 1e-3)) if value != default] + \
-            [f"{name}={value!r}" for name, value in kwargs.items()]
-        if optimizer is not None and ignored:
-            raise bad_value("optimizer", type(optimizer).__name__, "no "
-                            f"optimizer_name/learning_rate/options with it "
-                            f"(given: {', '.join(ignored)}): build the "
-                            "optimizer with them")
-        if loss is not None and loss_name != "NLLLoss":
-            raise bad_value("loss_name", loss_name, "no loss_name with loss= "
-                            "(one or the other)")
+        if resume and pretrained is None:
+            raise bad_value("resume", resume, "pretrained= a checkpoint "
+                            "holding an optimizer state (to continue a "
+                            "run, use training(..., resume=True))")
         check_positive_int("keep_checkpoints", keep_checkpoints)
+        if nonfinite not in NONFINITE:
+            raise bad_value("nonfinite", nonfinite, f"one of {NONFINITE}")
+        loss = build_loss(loss, loss_name)
+        metric_functions = resolve_metrics(metrics)
         self.distributed = Distributed.from_environment()  # torchrun's
         self.device = self.distributed.device(resolve_device(device,
                                                              use_cuda))
         check_precision(precision, self.device)
         self.model = model.to(self.device)
+        optimizer = optimizer_for(optimizer, optimizer_name,
+                                  model.parameters(), learning_rate, kwargs)
+        if pretrained is not None:
+            load_pretrained(model, optimizer if resume else None, pretrained,
+                            self.device)
         self.distributed.join(self.device)
         # what the training steps run: a DDP copy under torchrun
         self.trained_model = self.distributed.wrap(self.model, self.device)
-        if pretrained is not None:
-            payload = ckpt.load_checkpoint(pretrained, map_location=self.device)
-            ckpt.load_model_state(model, ckpt.model_state(payload), pretrained)
-        self.optimizer = optimizer or build_optimizer(
-            optimizer_name, model.parameters(), learning_rate, kwargs)
-        if resume:
-            if pretrained is None or "optimizer" not in payload:
-                raise bad_value("resume", resume, "pretrained= a checkpoint "
-                                "holding an optimizer state (to continue a "
-                                "run, use training(..., resume=True))")
-            ckpt.load_optimizer_state(self.optimizer, payload["optimizer"],
-                                      pretrained)
-        self.loss = build_loss(loss, loss_name)
-        self.metrics = resolve_metrics(metrics)
-        self.add_labels, self.precision = add_labels, precision
-        self.nonfinite, self.keep_checkpoints = nonfinite, keep_checkpoints
+        self.keep_checkpoints = keep_checkpoints
         self.keep_freed_memory = keep_freed_memory
-        self.board = None
-        self.step = OptimisationStep(self, compile=compile)
+        self.board: Any = None
+        self.step = OptimisationStep(
+            self.model, loss, optimizer, self.device,
+            trained_model=self.trained_model, distributed=self.distributed,
+            precision=precision, nonfinite=nonfinite,
+            metrics=metric_functions, add_labels=add_labels,
+            regularizers=self._regularizers, compile=compile)
         self.skipped_batches = 0
+
+    # pynet's attributes, held by the step that uses them
+    optimizer = property(lambda self: self.step.optimizer)
+    loss = property(lambda self: self.step.loss)
+    metrics = property(lambda self: self.step.metrics)
+    precision = property(lambda self: self.step.precision)
+    nonfinite = property(lambda self: self.step.nonfinite)
+    add_labels = property(lambda self: self.step.add_labels)
+
+    def _regularizers(self, layer_outputs: Optional[dict]
+                      ) -> List[torch.Tensor]:
+        """Extra loss terms from ``regularizer`` observers."""
+        if not self.has_observers(Signal.REGULARIZER):
+            return []
+        return self.notify_observers(Signal.REGULARIZER, strict=True,
+                                     layer_outputs=layer_outputs)
 
     # -- training --------------------------------------------------------
     def training(self, manager, nb_epochs: int, checkpointdir: Optional[str] = None,
@@ -161,18 +168,22 @@ class DeepLearningInterface(Prediction, Observable):
         Raises MoEVAEValueError before any batch for a bad setting,
         NonFiniteLossError, CheckpointWriteError, TrainingInterrupted.
         """
-        self.add_labels = self.add_labels or add_labels
+        self.step.add_labels = self.step.add_labels or add_labels
         if restarted_by_torchrun() and checkpointdir is not None:
             resume = True  # a worker restarted after a failure
-        run = Run.plan(self, manager, nb_epochs, checkpointdir, fold_index,
-                       scheduler, with_validation, save_after_epochs, resume)
-        with self._training_session(), StopSignals() as stop, \
-                run.folder_held(self), \
-                kept_shared_state(self.model, self.device, rng=False):
-            run.resume(self) if resume else run.begin(self)
+        run = Run.plan(self.model, self.optimizer, self.device,
+                       self.distributed, manager, nb_epochs, checkpointdir,
+                       fold_index, scheduler, with_validation,
+                       save_after_epochs, resume, self.keep_checkpoints)
+        with (self._training_session(), StopSignals() as stop,
+              run.folder_held(),
+              kept_shared_state(self.model, self.device, rng=False)):
+            run.resume() if resume else run.begin()
             for fold in run.folds_to_train():
-                loaders, first, partial = run.enter_fold(
-                    fold, self, lambda f: self._loaders(manager, f, run))
+                start = run.enter_fold(fold)
+                loaders = self._fold_loaders(manager, fold,
+                                             run.with_validation)
+                first, partial = run.position_in_fold(start, loaders.train)
                 for epoch in range(first, run.nb_epochs):
                     self._train_epoch(run, loaders, fold, epoch, partial,
                                       stop)
@@ -189,9 +200,10 @@ class DeepLearningInterface(Prediction, Observable):
                               scheduler=run.scheduler)
         desc = f"fold {fold} epoch {epoch + 1}/{run.nb_epochs}"
         started = time.perf_counter()
-        totals = self.distributed.reduce(self._run_pass(
-            loaders.train, desc, totals=partial, stop=stop))
-        if self._agreed_stop(stop, totals, at_end=True):
+        totals = self._run_pass(loaders.train, desc, totals=partial,
+                                stop=stop).all_reduce(self.distributed)
+        if stop.agreed(self.distributed, self.device, totals.batches,
+                       at_end=True):
             self._interrupt(run, stop, loaders.train, fold, epoch, totals)
         kept = totals.counted
         self.skipped_batches += totals.batches - kept
@@ -215,35 +227,38 @@ class DeepLearningInterface(Prediction, Observable):
         self.notify_observers(Signal.AFTER_EPOCH, epoch=epoch, fold=fold,
                               scheduler=run.scheduler, **report)
         if run.should_save(epoch):  # last: it holds every draw of the epoch
-            run.save(self, fold, epoch, loaders.train,
+            run.save(fold, epoch, loaders.train,
                      val_loss=report.get("val_loss"))
 
-    def _run_pass(self, loader, desc: str, train: bool = True,
+    def _run_pass(self, loader: Any, desc: str, train: bool = True,
                   totals: Optional[EpochTotals] = None,
                   stop: Optional[StopSignals] = None,
                   predictions: Optional[List[torch.Tensor]] = None,
                   layer_names: Optional[List[str]] = None) -> EpochTotals:
-        """One pass over ``loader`` (training, or evaluation without
-        gradients when ``train`` is False); outputs go to ``predictions``."""
+        """One pass over ``loader``: training steps, or (``train`` False)
+        forward and loss without gradients, for validation and test();
+        outputs go to ``predictions``. Each batch comes with its share of
+        the global batch under torchrun (None otherwise)."""
         totals = totals or EpochTotals()
         self.model.train(train)
-        refresh = PROGRESS_REFRESH if self.device.type == "cpu" \
-            else 10 * PROGRESS_REFRESH
+        refresh = PROGRESS_REFRESH if self.device.type == "cpu" else (
+            10 * PROGRESS_REFRESH)
         watch_batches = train and (self.has_observers(Signal.BEFORE_BATCH) or
                                    self.has_observers(Signal.AFTER_BATCH))
+        batches = loader.shared_batches() if hasattr(
+            loader, "shared_batches") else ((item, None) for item in loader)
         with tqdm(total=len(loader), initial=totals.batches, desc=desc,
                   leave=False, dynamic_ncols=True, mininterval=0.5,
                   disable=None if self.distributed.is_main else True) as bar:
-            for item in loader:
+            for item, share in batches:
                 where = f"{desc}, batch {totals.batches + 1}/{len(loader)}"
                 if watch_batches:
                     self.notify_observers(Signal.BEFORE_BATCH,
                                           batch=totals.batches, item=item)
-                share = getattr(loader, "batch_share", None) \
-                    if self.distributed.active else None
-                result = self.step.train(item, where, share) if train \
-                    else self.step.evaluate(item)
-                totals.add(result)
+                result: StepResult = (self.step.train(item, where, share)
+                                      if train else self.step.evaluate(item))
+                totals.add(result.loss, result.components, result.samples,
+                           result.finite, result.weight)
                 if predictions is not None:
                     predictions.append(collect(result, layer_names))
                 if watch_batches:
@@ -253,39 +268,15 @@ class DeepLearningInterface(Prediction, Observable):
                         layer_outputs=result.layer_outputs)
                 bar.update(1)
                 if totals.batches % refresh == 0:
-                    self._check_deferred(totals, desc)
+                    self.step.check_deferred(totals, desc)
                     if not bar.disable:
                         bar.set_postfix(loss=f"{totals.means()['loss']:.4g}",
                                         refresh=False)
-                if stop is not None and self._agreed_stop(stop, totals):
+                if stop is not None and stop.agreed(
+                        self.distributed, self.device, totals.batches):
                     break
-        self._check_deferred(totals, desc)
+        self.step.check_deferred(totals, desc)
         return totals
-
-    def _agreed_stop(self, stop: StopSignals, totals: EpochTotals,
-                     at_end: bool = False) -> bool:
-        """A stop request, after this step; under torchrun every rank stops
-        at the same batch (agreed every PROGRESS_REFRESH batches and at the
-        epoch end, one all-reduce, as torchrun signals every rank)."""
-        if not self.distributed.active:
-            return stop.requested
-        if totals.batches % PROGRESS_REFRESH and not at_end:
-            return False
-        if self.distributed.any(stop.requested, self.device):
-            stop.signal_number = stop.signal_number or signal.SIGTERM
-            return True
-        return False
-
-    def _check_deferred(self, totals: EpochTotals, desc: str) -> None:
-        """Name the first non-finite batch of a device-side-checked pass."""
-        if not (self.step.deferred and self.nonfinite == "raise"):
-            return
-        batch = totals.first_nonfinite()
-        if batch is not None:
-            raise NonFiniteLossError(
-                f"{desc}: non-finite loss at batch {batch}/{totals.batches} "
-                "so far; that step was not applied to the weights and the "
-                "last checkpoint is kept")
 
     def _validate(self, loader, desc: str, run: Run, fold: int,
                   epoch: int) -> Dict[str, Any]:
@@ -301,18 +292,53 @@ class DeepLearningInterface(Prediction, Observable):
             report["val_pred"] = torch.cat(predictions).cpu().numpy()
         return report
 
-    def _loaders(self, manager, fold: int, run: Run):
+    def _fold_loaders(self, manager: Any, fold: int,
+                      with_validation: bool) -> Any:
+        """The fold's loaders, their data on the training device; under
+        torchrun one epoch order for all and a share of it for each rank."""
         loaders = manager.get_dataloader(
-            train=True, validation=run.with_validation, fold_index=fold)
+            train=True, validation=with_validation, fold_index=fold)
         for loader in (loaders.train, loaders.validation):
             if hasattr(loader, "to"):
                 loader.to(self.device)
-        if self.distributed.active:  # one order, a share for each rank
+        if self.distributed.active:
             train = loaders.train
             train.generator.set_state(self.distributed.same_as_main(
                 train.generator.get_state()))
             train.shard(self.distributed.rank, self.distributed.world_size)
         return loaders
+
+    # -- pynet's test and testing: the same pass, without gradients --------
+    def test(self, loader: Any, with_logit: bool = False,
+             logit_function: str = "softmax", predict: bool = False,
+             concat_layer_outputs: Optional[List[str]] = None,
+             is_validation: bool = False
+             ) -> Tuple[Optional[np.ndarray], Optional[float],
+                        Dict[str, float]]:
+        """(predictions, mean loss, mean components) over ``loader``, as in
+        pynet; predictions are (N, C) float32 (or (N,) int64 class indices
+        with ``predict=True``). The model's modes are left as they were."""
+        prediction.check_logit_function(logit_function)
+        predictions: List[torch.Tensor] = []
+        with (precision_flags(self.precision, self.device),
+              kept_shared_state(self.model, self.device, rng=False)):
+            totals = self._run_pass(loader, "test", train=False,
+                                    predictions=predictions,
+                                    layer_names=concat_layer_outputs)
+        values = totals.means()
+        loss = values.pop("loss", None)
+        return (prediction.finish(predictions, with_logit, logit_function,
+                                  predict), loss, values)
+
+    def testing(self, manager: Any, with_logit: bool = False,
+                logit_function: str = "softmax", predict: bool = False,
+                concat_layer_outputs: Optional[List[str]] = None) -> tuple:
+        """pynet's testing: (y, X, y_true, loss, values) on the test set."""
+        loader = manager.get_dataloader(test=True).test
+        y, loss, values = self.test(loader, with_logit, logit_function,
+                                    predict, concat_layer_outputs)
+        X, y_true = prediction.test_set_arrays(loader)
+        return y, X, y_true, loss, values
 
     @contextlib.contextmanager
     def _training_session(self) -> Iterator[None]:
@@ -340,7 +366,7 @@ class DeepLearningInterface(Prediction, Observable):
         if run.checkpointer is None:
             saved = "no checkpoint written (no checkpointdir)"
         else:
-            path = run.save(self, fold, epoch, loader, totals=totals)
+            path = run.save(fold, epoch, loader, totals=totals)
             saved = (f"checkpoint {path}; resume with "
                      f"`moevae train --resume {run.checkpointer.directory}` "
                      "or training(..., resume=True)")

@@ -183,7 +183,17 @@ class ManagerLoss:
 
 
 def build_loss(loss: Any, loss_name: str) -> Any:
+    """``loss`` itself (a callable ``loss(outputs, *targets)``), or an
+    instance of the torch.nn loss class named ``loss_name``.
+
+    Raises MoEVAETypeError for a non-callable ``loss``, MoEVAEValueError
+    for an unknown name or both given (pynet's default 'NLLLoss' counts as
+    not given).
+    """
     if loss is not None:
+        if loss_name != "NLLLoss":
+            raise bad_value("loss_name", loss_name, "no loss_name with "
+                            "loss= (one or the other)")
         if not callable(loss):
             raise bad_type("loss", loss, "a callable loss(outputs, *targets)")
         return loss

@@ -28,16 +28,16 @@ class ClusteringMonitor:
         self.history: List[ClusteringScores] = []
 
     def __call__(self, signal) -> None:
-        net = signal.object
-        clusters = manager_clusters(net.model, self.inputs)
+        interface = signal.object
+        clusters = manager_clusters(interface.model, self.inputs)
         scores = score_clustering(self.labels, clusters,
-                                  len(net.model._experts))
+                                  len(interface.model._experts))
         self.history.append(scores)
         logger.info("clustering (held-out %d): ACC %.3f NMI %.3f ARI %.3f, "
                     "%d expert(s) under 2%%", len(self.labels), scores.acc,
                     scores.nmi, scores.ari, scores.collapsed)
-        if net.board is not None:
-            self.draw(net.board, signal.epoch, scores)
+        if interface.board is not None:
+            self.draw(interface.board, signal.epoch, scores)
 
     @staticmethod
     def draw(board, epoch: int, scores: ClusteringScores) -> None:

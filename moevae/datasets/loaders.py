@@ -17,13 +17,29 @@ samples it would have (with any batch size).
 import functools
 import inspect
 import math
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import Any, Dict, Iterator, NamedTuple, Optional, Tuple
 
 import torch
 from torch.utils.data import DataLoader, Sampler
 
 from ..errors import MoEVAEValueError, bad_value
 from .arrays import ArrayDataset, DataItem, collate
+
+
+class BatchShare(NamedTuple):
+    """This rank's rows ``start:stop`` of a global batch of ``size`` rows,
+    cut over ``world_size`` ranks (the loader yields it with the batch)."""
+    start: int
+    stop: int
+    size: int
+    world_size: int
+
+    @property
+    def weight(self) -> float:
+        """rows here x ranks / rows of the batch: 1.0 for even shares.
+        A per-rank mean times this weight, averaged over the ranks (as DDP
+        averages gradients), is the mean over the whole batch."""
+        return (self.stop - self.start) * self.world_size / self.size
 
 
 class TensorData:
@@ -140,8 +156,6 @@ class BatchLoader:
         self._resume_position = 0
         self.position = 0  # samples drawn in the current epoch
         self._share = (0, 1)  # (rank, number of ranks): see shard()
-        # sharded: (start, stop, size) of the last batch's rows in its batch
-        self.batch_share: Optional[Tuple[int, int, int]] = None
 
     def __len__(self) -> int:
         if self.drop_last:
@@ -194,6 +208,12 @@ class BatchLoader:
         return self
 
     def __iter__(self) -> Iterator[DataItem]:
+        for item, _ in self.shared_batches():
+            yield item
+
+    def shared_batches(self) -> Iterator[Tuple[DataItem, Optional[BatchShare]]]:
+        """(batch, its share of the global batch) pairs; the share is None
+        unless :meth:`shard` made this loader one rank's of several."""
         if self._resume_order is not None:
             order, start = self._resume_order, self._resume_position
             self._resume_order, self._resume_position = None, 0
@@ -214,12 +234,13 @@ class BatchLoader:
             sizes, shares = [], chunks
         for index, (chunk, batch) in enumerate(zip(chunks,
                                                    self._batches(shares))):
+            share = None
             if sizes:  # rows start:stop of the global batch are this rank's
                 start = sum(sizes[index][:rank])
-                self.batch_share = (start, start + sizes[index][rank],
-                                    len(chunk))
+                share = BatchShare(start, start + sizes[index][rank],
+                                   len(chunk), world)
             self.position += len(chunk)
-            yield batch
+            yield batch, share
         self._order, self.position = None, 0
 
     def _batches(self, chunks) -> Iterator[DataItem]:

@@ -21,7 +21,8 @@ from .arrays import ArrayDataset, SetItem, Transform, apply_per_sample, \
 from .loader_options import WORKER_OPTIONS, check_dataloader_kwargs
 from .loaders import BatchLoader, TensorData
 from .sources import ArraySource, load_source
-from .splits import row_mask, split_indices
+from .rows import row_mask
+from .splits import split_indices
 
 logger = logging.getLogger("moevae")
 SAMPLERS = (None, "random", "weighted_random")

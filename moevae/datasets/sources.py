@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, bad_type
-from .splits import kept_rows
+from .rows import kept_rows
 
 FINITE_CHECK_ROWS = 8192
 

@@ -9,7 +9,13 @@ DistributedDataParallel copy of its model; outside torchrun nothing of this
 is used. The rules (see also moevae.datasets.loaders.BatchLoader.shard):
 
 - every rank draws the same epoch order and takes a disjoint share of each
-  global batch (``batch_size`` stays the global batch);
+  global batch (``batch_size`` stays the global batch); the loader yields
+  each share with its :class:`BatchShare`;
+- the loss of a share (a mean over its rows) is weighted by the share's
+  size before backward (:attr:`BatchShare.weight`), so DDP's average of
+  the ranks' gradients is the gradient of the whole batch's mean, also
+  for uneven shares; a last batch with fewer rows than ranks is refused
+  before training starts (:meth:`Distributed.check_shares`);
 - a loss term that is a statistic of the whole batch (the balancing term of
   :class:`moevae.losses.ManagerLoss`) uses :func:`batch_sum`, an
   all-reduce that carries gradients, so N processes train the objective of
@@ -27,16 +33,21 @@ import logging
 import os
 import warnings
 from dataclasses import dataclass
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Iterator, List, Optional
 
 import torch
 import torch.distributed as dist
 
+from ..datasets.loaders import BatchShare
+from ..errors import MoEVAEValueError
+
 logger = logging.getLogger("moevae")
-# (start, stop, size): this rank's rows of the global batch, while a
-# training forward pass runs on them
-_SHARE = contextvars.ContextVar("moevae_batch_share", default=None)
-Share = Optional[Tuple[int, int, int]]
+
+
+# this rank's share while a training forward pass runs on it: read by
+# batch_sum and batch_noise, which models and losses call
+_SHARE: "contextvars.ContextVar[Optional[BatchShare]]" = (
+    contextvars.ContextVar("moevae_batch_share", default=None))
 TIMEOUT = datetime.timedelta(minutes=10)
 
 
@@ -57,7 +68,6 @@ class Distributed:
             return cls(int(os.environ["RANK"]),
                        int(os.environ.get("LOCAL_RANK", "0")), world)
         except (KeyError, ValueError) as error:
-            from ..errors import MoEVAEValueError
             raise MoEVAEValueError(
                 f"torchrun's environment is incomplete ({error}): expected "
                 "integers in RANK, LOCAL_RANK and WORLD_SIZE") from None
@@ -132,24 +142,31 @@ class Distributed:
         dist.all_reduce(value, op=dist.ReduceOp.MAX)
         return bool(value.item())
 
-    def reduce(self, totals: Any) -> Any:
-        """An epoch's sums (moevae.training.step.EpochTotals) over every rank, in
-        place, so that every rank reports the same means."""
-        if not self.active or totals.kept is None:
-            return totals
-        names = list(totals.sums)
-        losses = torch.stack(totals.batch_losses)
-        flat = torch.cat([totals.kept.reshape(1).float(),
-                          torch.stack([totals.sums[n] for n in names]),
-                          torch.tensor([float(totals.samples)],
-                                       device=losses.device), losses])
-        dist.all_reduce(flat)
-        samples = int(flat[len(names) + 1])
-        flat = flat / self.world_size  # means over ranks, same batch count
-        totals.kept, totals.samples = flat[0], samples
-        totals.sums = dict(zip(names, flat[1:len(names) + 1].unbind()))
-        totals.batch_losses = list(flat[len(names) + 2:].unbind())
-        return totals
+    def sum(self, values: torch.Tensor) -> torch.Tensor:
+        """``values`` summed over every rank (a new tensor; the same
+        tensor with one process)."""
+        if not self.active:
+            return values
+        total = values.clone()
+        dist.all_reduce(total)
+        return total
+
+    def check_shares(self, rows: int, batch_size: int, drop_last: bool,
+                     fold: int) -> None:
+        """Refuse a training set whose last batch has fewer rows than
+        there are ranks: some rank would get no row of it, and skipping
+        it would train another objective than one process.
+
+        Raises MoEVAEValueError naming the sizes and the ways out.
+        """
+        tail = rows % batch_size
+        if self.active and not drop_last and 0 < tail < self.world_size:
+            raise MoEVAEValueError(
+                f"batch_size={batch_size}: fold {fold}'s {rows} training "
+                f"rows leave a last batch of {tail} row(s), fewer than the "
+                f"{self.world_size} processes; expected a batch size that "
+                "leaves no such batch, or drop_last=True in the "
+                "DataManager's dataloader options")
 
     def gathered(self, value: Any) -> List[Any]:
         """[value of rank 0, of rank 1, ...] on every rank."""
@@ -185,9 +202,9 @@ def restarted_by_torchrun() -> bool:
 
 
 @contextlib.contextmanager
-def sharded_batch(share: Share) -> Iterator[None]:
-    """Mark the block as a forward pass over rows ``start:stop`` of a
-    global batch of ``size`` rows (None: the whole batch is here)."""
+def sharded_batch(share: Optional[BatchShare]) -> Iterator[None]:
+    """Mark the block as a forward pass over this rank's ``share`` of a
+    global batch (None: the whole batch is here)."""
     token = _SHARE.set(share)
     try:
         yield
@@ -227,7 +244,7 @@ def batch_noise(batch_axis: int, *shape: int, like: torch.Tensor
     share = _SHARE.get()
     if share is None:
         return torch.randn(*shape, dtype=like.dtype, device=like.device)
-    start, stop, size = share
+    start, stop, size, _ = share
     full = list(shape)
     full[batch_axis] = size
     noise = torch.randn(*full, dtype=like.dtype, device=like.device)

@@ -10,11 +10,11 @@ its sizes read from the weight shapes.
 """
 import logging
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, bad_value
 from ..models import FusedManager, build_manager
 from ..models.convolutional import ConvGatedManager
 from . import checkpoint as ckpt
@@ -121,3 +121,26 @@ def load_trained_model(path: Path, device: torch.device,
         return candidate, model.to(device).eval()
     raise CheckpointError(f"{path}: no checkpoint in this folder loads (the "
                           f"first: {skipped[0]})")
+
+
+def load_pretrained(model: torch.nn.Module,
+                    optimizer: Optional[torch.optim.Optimizer],
+                    pretrained: Union[str, Path], device: torch.device
+                    ) -> None:
+    """pynet's ``pretrained=`` (and ``resume=True``): the checkpoint's
+    weights into ``model``, and its optimizer state into ``optimizer``
+    when one is given.
+
+    Raises CheckpointError (unreadable, or weights of another shape);
+    MoEVAEValueError when an optimizer state is asked for and the
+    checkpoint holds none.
+    """
+    payload = ckpt.load_checkpoint(pretrained, map_location=device)
+    ckpt.load_model_state(model, ckpt.model_state(payload), pretrained)
+    if optimizer is None:
+        return
+    if "optimizer" not in payload:
+        raise bad_value("resume", True, "pretrained= a checkpoint holding "
+                        "an optimizer state (to continue a run, use "
+                        "training(..., resume=True))")
+    ckpt.load_optimizer_state(optimizer, payload["optimizer"], pretrained)

@@ -1,7 +1,7 @@
 """A torch.optim optimizer from pynet's ``optimizer_name`` and
 ``learning_rate``, its other options checked in one line."""
 import inspect
-from typing import Any, Dict
+from typing import Any, Dict, Iterable, Optional
 
 import torch
 
@@ -34,3 +34,27 @@ def build_optimizer(name: str, parameters, learning_rate: float,
         except (RuntimeError, ValueError):
             pass
     return klass(parameters, lr=learning_rate, **options)
+
+
+def optimizer_for(optimizer: Optional[torch.optim.Optimizer], name: str,
+                  parameters: Iterable[torch.nn.Parameter],
+                  learning_rate: float, options: Dict[str, Any]
+                  ) -> torch.optim.Optimizer:
+    """``optimizer`` itself, or one built by :func:`build_optimizer`.
+
+    Raises MoEVAEValueError when ``optimizer`` comes with a name, learning
+    rate or options that would be ignored (pynet's defaults 'Adam' and
+    1e-3 count as not given).
+    """
+    if optimizer is None:
+        return build_optimizer(name, parameters, learning_rate, options)
+    ignored = [f"{key}={value!r}" for key, value, default in (
+        ("optimizer_name", name, "Adam"),
+        ("learning_rate", learning_rate, 1e-3)) if value != default]
+    ignored += [f"{key}={value!r}" for key, value in options.items()]
+    if ignored:
+        raise bad_value("optimizer", type(optimizer).__name__, "no "
+                        f"optimizer_name/learning_rate/options with it "
+                        f"(given: {', '.join(ignored)}): build the "
+                        "optimizer with them")
+    return optimizer

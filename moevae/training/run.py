@@ -21,12 +21,10 @@ line naming the saved and the new value (see :meth:`Run.resume`):
 """
 import contextlib
 import copy
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Dict, List, Optional, \
-    Tuple
+from typing import Any, ContextManager, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -35,18 +33,28 @@ from .checkpoint import Checkpointer, checkpoint_name, load_model_state
 from ..errors import (CheckpointError, MoEVAEValueError, bad_value,
                       check_positive_int)
 from ..history import History
-from .hyperparameters import (apply_changed_groups, check_group_changes,
+from .compatibility import check_compatible, fingerprint
+from .hyperparameters import (apply_changed_groups,
                               group_settings, scheduler_settings)
 from .rng import rng_states, set_rng_states
-from .step import EpochTotals
+from .distributed import Distributed
+from .totals import EpochTotals
 
 logger = logging.getLogger("moevae")
 
 
-
 @dataclass
 class Run:
-    """What one ``training()`` call was asked for and where it stands."""
+    """What one ``training()`` call was asked for and where it stands.
+
+    It works on ``model`` and ``optimizer`` (their states are saved,
+    restored and reset per fold), on ``device`` (RNG streams), and with
+    ``distributed`` (rank 0 writes, every rank's RNG is saved).
+    """
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    device: torch.device
+    distributed: Distributed
     folds: List[int]
     nb_epochs: int
     scheduler: Any = None
@@ -64,11 +72,17 @@ class Run:
 
     # -- before any work ---------------------------------------------------
     @classmethod
-    def plan(cls, net: Any, manager: Any, nb_epochs: int,
-             checkpointdir: Optional[str], fold_index: Optional[int],
-             scheduler: Any, with_validation: bool, save_after_epochs: int,
-             resume: bool) -> "Run":
-        """Check every setting of a ``training()`` call; raise one line."""
+    def plan(cls, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+             device: torch.device, distributed: Distributed, manager: Any,
+             nb_epochs: int, checkpointdir: Optional[str],
+             fold_index: Optional[int], scheduler: Any,
+             with_validation: bool, save_after_epochs: int, resume: bool,
+             keep_checkpoints: int = 2) -> "Run":
+        """Check every setting of a ``training()`` call; raise one line.
+
+        Nothing is written or changed: a refusal leaves everything as it
+        was. Raises MoEVAEValueError.
+        """
         check_positive_int("nb_epochs", nb_epochs)
         check_positive_int("save_after_epochs", save_after_epochs)
         if not isinstance(with_validation, bool):
@@ -82,58 +96,63 @@ class Run:
                     f"with_validation=True but fold {fold}'s validation set "
                     "is empty: pass with_validation=False, or build the "
                     "DataManager with validation data")
+            distributed.check_shares(
+                len(manager["train"][fold]),
+                getattr(manager, "batch_size", 1),
+                bool(getattr(manager, "dataloader_kwargs", {}).get(
+                    "drop_last", False)), fold)
         if scheduler is not None and not hasattr(scheduler, "step"):
             raise bad_value("scheduler", scheduler, "None or a torch "
                             "learning-rate scheduler")
-        if scheduler is not None and getattr(scheduler, "optimizer", None) \
-                not in (None, net.optimizer):
+        if scheduler is not None and getattr(scheduler, "optimizer",
+                                             None) not in (None, optimizer):
             raise bad_value("scheduler", type(scheduler).__name__,
                             "a scheduler of this interface's optimizer")
         if checkpointdir is None and resume:
             raise bad_value("resume", resume, "a checkpointdir to resume "
                             "from")
         checkpointer = None if checkpointdir is None else Checkpointer(
-            checkpointdir, net.keep_checkpoints)
+            checkpointdir, keep_checkpoints)
         if checkpointer is not None and not resume and checkpointer.existing():
             raise bad_value("checkpointdir", str(checkpointer.directory),
                             "an empty folder or resume=True (it holds the "
                             f"checkpoints of a run: "
                             f"{checkpointer.existing()[0].name})")
-        run = cls(folds, nb_epochs, scheduler, with_validation,
-                  save_after_epochs, checkpointer)
+        run = cls(model, optimizer, device, distributed, folds, nb_epochs,
+                  scheduler, with_validation, save_after_epochs, checkpointer)
         run.fingerprints = {fold: fingerprint(manager["train"][fold])
                             for fold in folds}
-        run.settings = run.current_settings(net)
+        run.settings = run.current_settings()
         return run
 
-    def current_settings(self, net: Any) -> Dict[str, Any]:
+    def current_settings(self) -> Dict[str, Any]:
         """The settings asked for now (before any state is loaded): what a
         checkpoint records, to compare on resume."""
         return {"nb_epochs": self.nb_epochs, "folds": list(self.folds),
                 "fingerprints": dict(self.fingerprints),
-                "optimizer": {"class": type(net.optimizer).__name__,
-                              "groups": group_settings(net.optimizer)},
+                "optimizer": {"class": type(self.optimizer).__name__,
+                              "groups": group_settings(self.optimizer)},
                 "scheduler": scheduler_settings(self.scheduler)}
 
-    def folder_held(self, net: Any) -> ContextManager[Any]:
+    def folder_held(self) -> ContextManager[Any]:
         """The checkpoint folder, held by rank 0 while it trains."""
-        if self.checkpointer is None or not net.distributed.is_main:
+        if self.checkpointer is None or not self.distributed.is_main:
             return contextlib.nullcontext()
         return self.checkpointer.held()
 
     # -- start -------------------------------------------------------------
-    def begin(self, net: Any) -> None:
+    def begin(self) -> None:
         """A fresh run: remember (and write) what every fold starts from."""
         self.initial = copy.deepcopy(
-            {"model": net.model.state_dict(),
-             "optimizer": net.optimizer.state_dict(),
+            {"model": self.model.state_dict(),
+             "optimizer": self.optimizer.state_dict(),
              "scheduler": (self.scheduler.state_dict()
                            if self.scheduler is not None else None)})
-        if self.checkpointer is not None and net.distributed.is_main:
+        if self.checkpointer is not None and self.distributed.is_main:
             self.checkpointer.save_initial(self.initial)
-        net.distributed.barrier()
+        self.distributed.barrier()
 
-    def resume(self, net: Any) -> None:
+    def resume(self) -> None:
         """Continue from the newest complete checkpoint (else begin)."""
         found = self.checkpointer.newest()
         existing = self.checkpointer.existing()
@@ -147,32 +166,34 @@ class Run:
         if found is None:
             logger.warning("resume: no complete checkpoint in %s; starting "
                            "from the beginning", self.checkpointer.directory)
-            self.begin(net)
+            self.begin()
             return
         path, payload = found
         saved = payload.get("settings")
         fold, epoch, position = (payload["fold"], payload["epoch"],
                                  payload["position"])
-        self.check_compatible(path, saved, fold, epoch, position, net)
-        before = copy.deepcopy((net.model.state_dict(),
-                                net.optimizer.state_dict()))
-        try:  # a refusal leaves the interface as it was
-            load_model_state(net.model, payload["model"], path)
-            net.optimizer.load_state_dict(payload["optimizer"])
+        check_compatible(path, saved, fold, epoch, position, self.folds,
+                         self.nb_epochs, self.fingerprints, self.optimizer,
+                         self.settings["optimizer"]["groups"])
+        before = copy.deepcopy((self.model.state_dict(),
+                                self.optimizer.state_dict()))
+        try:  # a refusal leaves the model and optimizer as they were
+            load_model_state(self.model, payload["model"], path)
+            self.optimizer.load_state_dict(payload["optimizer"])
         except (ValueError, KeyError) as error:
-            net.model.load_state_dict(before[0])
-            net.optimizer.load_state_dict(before[1])
+            self.model.load_state_dict(before[0])
+            self.optimizer.load_state_dict(before[1])
             if isinstance(error, CheckpointError):
                 raise
             raise CheckpointError(f"{path}: the optimizer state does not "
                                   f"match this optimizer ({error})") from None
         changed = [] if saved is None else apply_changed_groups(
-            net.optimizer, saved["optimizer"]["groups"],
+            self.optimizer, saved["optimizer"]["groups"],
             self.settings["optimizer"]["groups"])
         self.restore_scheduler(payload.get("scheduler"), saved)
         if "lr" in changed and hasattr(self.scheduler, "base_lrs"):
             self.scheduler.base_lrs = [group.get("initial_lr", group["lr"])
-                                       for group in net.optimizer.param_groups]
+                                       for group in self.optimizer.param_groups]
         self.train = History.from_dict(payload["histories"]["train"])
         self.valid = History.from_dict(payload["histories"]["validation"])
         self.checkpointer.best = payload.get("best")
@@ -181,8 +202,9 @@ class Run:
         legacy = payload["format"].endswith("-1")
         done = position == 0 and epoch + 1 >= self.nb_epochs
         ranks = payload.get("rng_of_ranks") or [payload["rng"]]
-        rng = ranks[net.distributed.rank] if len(ranks) == \
-            net.distributed.world_size else payload["rng"]
+        rng = (ranks[self.distributed.rank]
+               if len(ranks) == self.distributed.world_size
+               else payload["rng"])
         self.start = {"fold": fold, "epoch": epoch if position else epoch + 1,
                       "rng": rng, "loader": payload["loader"],
                       "partial": payload.get("partial") if position else None,
@@ -196,53 +218,6 @@ class Run:
                     "epoch %d", path.name, fold, epoch + 1,
                     f", sample {position}" if position and not legacy
                     else "", self.nb_epochs)
-
-    def check_compatible(self, path: Path, saved: Optional[Dict[str, Any]],
-                         fold: int, epoch: int, position: int,
-                         net: Any) -> None:
-        """Refuse, in one line, what cannot take effect on resume."""
-        trained = epoch + (0 if position else 1)
-        if self.nb_epochs < trained:
-            raise bad_value("nb_epochs", self.nb_epochs,
-                            f">= {trained}: {path.name} has already trained "
-                            f"{trained} epoch(s) of fold {fold}")
-        if fold not in self.folds:
-            raise bad_value("fold_index", self.folds[0] if
-                            len(self.folds) == 1 else None,
-                            f"fold {fold} (or None): {path.name} is of fold "
-                            f"{fold}")
-        if saved is None:
-            logger.warning("resume: %s comes from an earlier release and "
-                           "records no settings; its optimizer settings "
-                           "are used", path.name)
-            return
-        earlier = self.folds[:self.folds.index(fold)]
-        before = [f for f in earlier if f not in saved["folds"]]
-        if before:
-            raise bad_value("fold_index", None, f"the saved run's folds "
-                            f"{saved['folds']}: folds {before} come before "
-                            f"fold {fold} and were never trained")
-        if earlier and self.nb_epochs > saved["nb_epochs"]:
-            raise bad_value("nb_epochs", self.nb_epochs,
-                            f"{saved['nb_epochs']}, as the saved run: its "
-                            f"folds {earlier} are done with "
-                            f"{saved['nb_epochs']} epochs and would stay "
-                            "shorter (train more epochs on one fold with "
-                            "fold_index)")
-        old, new = saved["fingerprints"].get(str(fold),
-                                             saved["fingerprints"].get(fold)
-                                             ), self.fingerprints[fold]
-        if old is not None and old != new:
-            raise MoEVAEValueError(
-                f"resume: fold {fold}'s training rows differ from the saved "
-                f"run's (data {new} now, {old} in {path.name}); expected "
-                "the same DataManager (data, folds, seed) as the saved run")
-        old_class = saved["optimizer"]["class"]
-        if old_class != type(net.optimizer).__name__:
-            raise bad_value("optimizer", type(net.optimizer).__name__,
-                            f"{old_class}, the optimizer of {path.name}")
-        check_group_changes(saved["optimizer"]["groups"],
-                            self.settings["optimizer"]["groups"], path.name)
 
     def restore_scheduler(self, state: Optional[Dict[str, Any]],
                           saved: Optional[Dict[str, Any]]) -> None:
@@ -277,36 +252,44 @@ class Run:
         index = self.folds.index(self.start["fold"])
         return self.folds[index + (1 if self.start["fold_done"] else 0):]
 
-    def enter_fold(self, fold: int, net: Any,
-                   make_loaders: Callable[[int], Any]
-                   ) -> Tuple[Any, int, Optional[EpochTotals]]:
-        """Set up ``fold``: (its loaders, first epoch, partial sums).
+    def enter_fold(self, fold: int) -> Optional[Dict[str, Any]]:
+        """Set up ``fold`` before its loaders are made; returns the saved
+        position within it (for :meth:`position_in_fold`), or None when
+        the fold starts afresh.
 
         The RNG streams are restored where an uninterrupted run had them:
         before the loaders draw their seeds when the fold starts afresh,
-        after it when the fold is resumed.
+        after it when the fold is resumed (see :meth:`position_in_fold`).
         """
         start, self.start = self.start, None
-        within = start is not None and start["fold"] == fold and \
-            not start["fold_done"]
-        if not within:
-            if start is not None:
-                set_rng_states(start["rng"], net.device)
-            self.reset_to_initial(net)
-            return make_loaders(fold), 0, None
-        loaders = make_loaders(fold)
-        set_rng_states(start["rng"], net.device)
-        if start["loader"] is not None and hasattr(loaders.train,
-                                                   "load_state_dict"):
-            loaders.train.load_state_dict(start["loader"])
-        partial = start["partial"]
-        return loaders, start["epoch"], None if partial is None else \
-            EpochTotals.from_state(partial, net.device)
+        if start is not None and start["fold"] == fold and (
+                not start["fold_done"]):
+            return start
+        if start is not None:
+            set_rng_states(start["rng"], self.device)
+        self.reset_to_initial()
+        return None
 
-    def reset_to_initial(self, net: Any) -> None:
+    def position_in_fold(self, start: Optional[Dict[str, Any]],
+                         train_loader: Any
+                         ) -> Tuple[int, Optional[EpochTotals]]:
+        """(first epoch, the partial sums of a mid-epoch checkpoint) of a
+        fold whose training loader was just made; the RNG streams and the
+        loader's order are put where the checkpoint left them."""
+        if start is None:
+            return 0, None
+        set_rng_states(start["rng"], self.device)
+        if start["loader"] is not None and hasattr(train_loader,
+                                                   "load_state_dict"):
+            train_loader.load_state_dict(start["loader"])
+        partial = start["partial"]
+        return start["epoch"], None if partial is None else (
+            EpochTotals.from_state(partial, self.device))
+
+    def reset_to_initial(self) -> None:
         """Every fold starts from the same weights and optimizer state."""
-        net.model.load_state_dict(self.initial["model"])
-        net.optimizer.load_state_dict(self.initial["optimizer"])
+        self.model.load_state_dict(self.initial["model"])
+        self.optimizer.load_state_dict(self.initial["optimizer"])
         if self.scheduler is not None and self.initial["scheduler"]:
             self.scheduler.load_state_dict(self.initial["scheduler"])
 
@@ -324,14 +307,14 @@ class Run:
             epoch % self.save_after_epochs == 0 or
             epoch == self.nb_epochs - 1)
 
-    def save(self, net: Any, fold: int, epoch: int, loader: Any,
+    def save(self, fold: int, epoch: int, loader: Any,
              totals: Optional[EpochTotals] = None,
              val_loss: Optional[float] = None) -> Path:
         """Checkpoint the run (mid-epoch when ``totals`` is given); under
         torchrun rank 0 writes it, with every rank's RNG states."""
-        rng_of_ranks = net.distributed.gathered(rng_states(net.device))
-        if not net.distributed.is_main:  # the others wait for the file
-            net.distributed.barrier()
+        rng_of_ranks = self.distributed.gathered(rng_states(self.device))
+        if not self.distributed.is_main:  # the others wait for the file
+            self.distributed.barrier()
             return self.checkpointer.directory / checkpoint_name(
                 fold, epoch, loader.position if totals is not None else 0)
         loader_state = loader.state_dict() if hasattr(loader, "state_dict") \
@@ -339,8 +322,8 @@ class Run:
         position = loader_state["samples"] if totals is not None and \
             loader_state else 0
         payload = {
-            "model": net.model.state_dict(),
-            "optimizer": net.optimizer.state_dict(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
             "scheduler": (self.scheduler.state_dict()
                           if self.scheduler is not None else None),
             "histories": {"train": self.train.to_dict(),
@@ -352,7 +335,7 @@ class Run:
             payload["rng_of_ranks"] = rng_of_ranks
         path = self.checkpointer.save(payload, fold, epoch, position,
                                       val_loss)
-        net.distributed.barrier()
+        self.distributed.barrier()
         return path
 
 
@@ -367,24 +350,3 @@ def fold_list(manager: Any, fold_index: Optional[int]) -> List[int]:
         raise bad_value("fold_index", fold_index,
                         f"None or an integer in [0, {count})")
     return [int(fold_index)]
-
-
-FINGERPRINT_SAMPLES = 64  # rows whose content is hashed, evenly spaced
-
-
-def fingerprint(dataset: Any) -> str:
-    """A short hash of a data set: which rows, in which order, and the
-    content of up to 64 of them (their raw inputs), so that other data with
-    the same row numbers is told apart."""
-    rows = np.asarray(getattr(dataset, "indices", range(len(dataset))),
-                      dtype=np.int64)
-    digest = hashlib.sha1(rows.tobytes())
-    inputs = getattr(dataset, "inputs", None)
-    if inputs is not None and len(rows):
-        picked = rows[np.linspace(0, len(rows) - 1, min(
-            len(rows), FINGERPRINT_SAMPLES)).astype(int)]
-        try:
-            digest.update(np.ascontiguousarray(inputs[picked]).tobytes())
-        except (TypeError, IndexError, ValueError):
-            pass  # inputs that cannot be indexed so: rows only
-    return f"{len(rows)} rows/{digest.hexdigest()[:12]}"

@@ -11,7 +11,12 @@ import signal
 import threading
 from typing import Any, Dict, Optional
 
+import torch
+
+from .distributed import Distributed
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+AGREE_EVERY = 10  # batches between two agreements of the ranks on a stop
 
 
 class StopSignals:
@@ -28,6 +33,21 @@ class StopSignals:
     @property
     def name(self) -> str:
         return signal.Signals(self.signal_number).name
+
+    def agreed(self, distributed: Distributed, device: torch.device,
+               batches: int, at_end: bool = False) -> bool:
+        """A stop request, after ``batches`` steps; under torchrun every
+        rank stops at the same batch (the ranks agree every AGREE_EVERY
+        batches and at the epoch end, one all-reduce, as torchrun signals
+        every rank)."""
+        if not distributed.active:
+            return self.requested
+        if batches % AGREE_EVERY and not at_end:
+            return False
+        if distributed.any(self.requested, device):
+            self.signal_number = self.signal_number or signal.SIGTERM
+            return True
+        return False
 
     def _request(self, number: int, frame: Any) -> None:
         self.signal_number = number

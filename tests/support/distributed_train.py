@@ -22,6 +22,7 @@ from moevae.plotting import Board, update_board
 faulthandler.dump_traceback_later(90, exit=True)  # a hang shows where
 ROWS = int(os.environ.get("MOEVAE_TEST_ROWS", "90"))
 EPOCHS = int(os.environ.get("MOEVAE_TEST_EPOCHS", "2"))
+BATCH = int(os.environ.get("MOEVAE_TEST_BATCH", "20"))
 out = Path(os.environ["MOEVAE_TEST_OUT"])
 rank = int(os.environ.get("RANK", "0"))
 torch.manual_seed(0)
@@ -30,7 +31,7 @@ inputs = np.random.default_rng(0).random((ROWS, 3), dtype=np.float32)
 inputs[:, 0] = np.arange(ROWS)  # sample ids
 outputs = inputs[:, 1:2] * 2 - inputs[:, 2:3]
 manager = DataManager.from_numpy(train_inputs=inputs, train_outputs=outputs,
-                                 batch_size=20)
+                                 batch_size=BATCH)
 
 
 class Model(torch.nn.Module):

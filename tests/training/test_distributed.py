@@ -18,6 +18,7 @@ import torch
 
 from moevae.training.checkpoint import list_checkpoints
 from moevae.datasets import DataManager
+from moevae.datasets.loaders import BatchShare
 from moevae.training.distributed import Distributed, batch_noise, sharded_batch
 from tests.support.helpers import free_port
 
@@ -58,10 +59,33 @@ def test_a_last_batch_smaller_than_the_ranks_is_skipped_on_every_rank():
 def test_batch_share_and_position_count_the_global_batch():
     train = loader(rows=23, rank=1, world=2)
     shares = []
-    for _ in train:
-        shares.append((train.batch_share, train.position))
-    assert shares == [((5, 10, 10), 10), ((5, 10, 10), 20),
-                      ((2, 3, 3), 23)]
+    for item, share in train.shared_batches():
+        assert len(item.inputs) == share.stop - share.start
+        shares.append((tuple(share), train.position))
+    assert shares == [((5, 10, 10, 2), 10), ((5, 10, 10, 2), 20),
+                      ((2, 3, 3, 2), 23)]
+
+
+@pytest.mark.parametrize("rows, batch_size, world", [
+    (23, 10, 2),   # a last batch of 3 split 2/1
+    (51, 51, 2),   # every batch of 51 split 26/25
+    (100, 100, 3),  # the default batch of 100 on 3 processes: 34/33/33
+    (25, 10, 3),   # 4/3/3 and a last batch of 5 split 2/2/1
+])
+def test_weighted_share_means_average_to_the_batch_mean(rows, batch_size,
+                                                        world):
+    """What DDP does to per-rank losses (the mean over ranks), applied to
+    each share's mean times its weight, gives the whole batch's mean."""
+    whole = [item.inputs.mean() for item in loader(rows, batch_size)]
+    per_rank = [loader(rows, batch_size, rank, world).shared_batches()
+                for rank in range(world)]
+    averaged = []
+    for batches in zip(*per_rank):
+        shares = [share for _, share in batches]
+        assert sum(s.stop - s.start for s in shares) == shares[0].size
+        averaged.append(sum(item.inputs.mean() * share.weight
+                            for item, share in batches) / world)
+    assert torch.allclose(torch.stack(averaged), torch.stack(whole))
 
 
 def test_batch_noise_is_the_global_draw_cut_to_the_share():
@@ -69,7 +93,7 @@ def test_batch_noise_is_the_global_draw_cut_to_the_share():
     torch.manual_seed(3)
     whole = batch_noise(1, 4, 10, 2, like=like)
     torch.manual_seed(3)
-    with sharded_batch((6, 10, 10)):
+    with sharded_batch(BatchShare(6, 10, 10, 2)):
         part = batch_noise(1, 4, 4, 2, like=like)
     assert torch.equal(part, whole[:, 6:10])
 
@@ -110,14 +134,19 @@ def weights(run_dir):
 
 
 @pytest.mark.slow
-def test_two_processes_train_as_one_with_the_global_batch(tmp_path,
-                                                          mnist_dir):
+@pytest.mark.parametrize("nproc, extra", [
+    (2, []),                      # even shares of 100
+    (2, ["--batch-size", "51"]),  # every batch split 26/25
+    (3, []),                      # the default batch of 100: 34/33/33
+])
+def test_processes_train_as_one_with_the_global_batch(tmp_path, mnist_dir,
+                                                      nproc, extra):
     one = subprocess.run([sys.executable, *train_args(
-        mnist_dir, tmp_path / "one")], capture_output=True, text=True,
-        timeout=300, env=environment())
+        mnist_dir, tmp_path / "one", *extra)], capture_output=True,
+        text=True, timeout=300, env=environment())
     assert one.returncode == 0, one.stderr
-    two = torchrun(["--standalone", "--nproc_per_node", "2",
-                    *train_args(mnist_dir, tmp_path / "two")])
+    two = torchrun(["--standalone", "--nproc_per_node", str(nproc),
+                    *train_args(mnist_dir, tmp_path / "two", *extra)])
     assert two.returncode == 0, two.stderr
     first, second = weights(tmp_path / "one"), weights(tmp_path / "two")
     for key in first:  # the balancing term is global: the same objective
@@ -151,6 +180,36 @@ def test_the_library_under_torchrun_shares_samples_and_one_board(tmp_path):
     np.testing.assert_allclose(ranks[0]["loss"], single["loss"], rtol=1e-5)
     for ours, theirs in zip(ranks[0]["weights"], single["weights"]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rows, batch, nproc", [
+    (93, 20, 2),  # a last batch of 13 split 7/6
+    (90, 25, 3),  # every batch of 25 split 9/8/8
+    (91, 20, 3),  # a last batch of 11 split 4/4/3
+])
+def test_uneven_shares_train_the_objective_of_one_process(tmp_path, rows,
+                                                          batch, nproc):
+    env = {"MOEVAE_TEST_ROWS": str(rows), "MOEVAE_TEST_BATCH": str(batch)}
+    single, = library_run(tmp_path, 1, **env)
+    ranks = library_run(tmp_path, nproc, **env)
+    np.testing.assert_allclose(ranks[0]["loss"], single["loss"], rtol=1e-5)
+    for ours, theirs in zip(ranks[0]["weights"], single["weights"]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_last_batch_with_fewer_rows_than_ranks_is_refused_first(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    done = torchrun(["--standalone", "--nproc_per_node", "3", str(SCRIPT)],
+                    MOEVAE_TEST_OUT=str(out), MOEVAE_TEST_ROWS="61",
+                    MOEVAE_TEST_CHECKPOINTS=str(tmp_path / "ck"))
+    assert done.returncode != 0
+    assert ("batch_size=20: fold 0's 61 training rows leave a last batch "
+            "of 1 row(s), fewer than the 3 processes") in done.stderr
+    assert not (tmp_path / "ck").exists() or not any(
+        (tmp_path / "ck").iterdir())
 
 
 @pytest.mark.slow
