@@ -1,6 +1,4 @@
 """The one model loader: a file, a checkpoint folder or a run folder."""
-import logging
-
 import pytest
 import torch
 
