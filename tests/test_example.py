@@ -4,9 +4,11 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import moevae.plotting
+from moevae.history import History
 from moevae.plotting import Board
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "moe_vae.py"
@@ -56,9 +58,14 @@ def test_seed_example_trains_and_draws_on_the_board(
     assert array.shape == (10, 1, 140, 140)
     assert 0 <= array.min() and array.max() == pytest.approx(255)
     assert images[0].kwargs["win"] == "sampling"
-    history = namespace["train_history"]  # the seed's names are swapped
-    assert len(namespace["test_history"]["loss"][0]) == epochs
-    assert history is not None
+    # the seed's names are swapped: test_history holds the training losses
+    steps, losses = namespace["test_history"]["loss"]
+    assert len(steps) == len(losses) == epochs
+    assert np.isfinite(losses).all() and (losses > 0).all()
+    assert (np.diff(losses) < 0.05 * losses[:-1]).all()  # decreasing-ish
+    validation = namespace["train_history"]
+    assert isinstance(validation, History)
+    assert len(validation) == 0  # the example trains with_validation=False
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last == "moe_vae.py: done; the board is at " \
         "http://localhost:8097/env/vae"  # a client-backed board keeps no log

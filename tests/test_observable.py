@@ -1,9 +1,13 @@
 import logging
 
+import numpy as np
 import pytest
+import torch
 
 from moevae.errors import MoEVAEError
 from moevae.observable import Observable, Signal, SignalObject, side_effect
+from tests.support.training import (data, interface, same_weights, train,
+                                    with_board)
 
 
 @pytest.fixture
@@ -112,3 +116,44 @@ def test_results_are_returned(notifier):
     notifier.add_observer("before_epoch", lambda s: 5)
     notifier.add_observer("before_epoch", lambda s: None)
     assert notifier.notify_observers("before_epoch") == [5]
+
+
+# -- observers of a training run leave shared state as they found it -------
+def test_a_failing_side_effect_leaves_the_model_in_train_mode(caplog):
+    net = interface()
+
+    def plot(signal):
+        signal.object.model.eval()
+        torch.set_grad_enabled(False)
+        raise RuntimeError("plot failed")
+    net.add_observer("after_epoch", plot, side_effect=True)
+    train(net, None, 2)
+    assert net.model.training and net.model.dropout.training
+    assert torch.is_grad_enabled()
+    assert sum("plot failed" in r.getMessage() or "failed" in r.getMessage()
+               for r in caplog.records) == 1
+
+
+def test_training_returns_the_model_in_the_mode_it_was_given():
+    net = interface()
+    train(net, None, 1, with_validation=True, manager=data())
+    assert net.model.training
+
+
+def test_a_failing_callback_that_changes_training_stops_it():
+    net = interface()
+
+    def set_epoch(signal):
+        raise RuntimeError("schedule failed")
+    net.add_observer("before_epoch", set_epoch)
+    with pytest.raises(RuntimeError, match="schedule failed"):
+        train(net, None, 2)
+
+
+def test_observers_drawing_random_numbers_do_not_change_training():
+    quiet = interface()
+    train(quiet, None, 2)
+    noisy = with_board(interface())
+    noisy.add_observer("after_batch", lambda s: np.random.rand(2))
+    train(noisy, None, 2)
+    assert same_weights(quiet, noisy)

@@ -1,3 +1,4 @@
+import logging
 import os
 import platform
 import subprocess
@@ -9,6 +10,7 @@ import torch
 
 from moevae.training import allocator
 from moevae.interfaces import DeepLearningInterface
+from tests.support.training import interface, train
 from tests.test_interfaces import regression_manager
 
 glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc",
@@ -89,3 +91,13 @@ def test_cpu_training_tunes_malloc_when_asked():
         interface.training(regression_manager(), nb_epochs=1,
                            with_validation=False)
     tune.assert_called_once_with()
+
+
+def test_constructing_and_training_change_no_process_state_unless_asked():
+    handlers = list(logging.getLogger("moevae").handlers)
+    with mock.patch("moevae.interfaces.tune_malloc", autospec=True) as tune:
+        net = interface()
+        assert logging.getLogger("moevae").handlers == handlers
+        train(net, None, 1)
+    assert logging.getLogger("moevae").handlers == handlers
+    tune.assert_not_called()

@@ -1,6 +1,6 @@
 """A run's settings on resume: each takes effect or is refused in one line;
-configuration is checked before any batch; observers leave shared state
-as they found it (issue 16's cases, on small CPU data)."""
+configuration is checked before any batch (issue 16's cases, on small
+CPU data)."""
 import logging
 import os
 import signal
@@ -292,79 +292,6 @@ def test_configuration_errors_come_before_any_batch(tmp_path, options,
     with pytest.raises(MoEVAEValueError, match=message):
         net.training(manager, **arguments)
     assert batches == []
-
-
-# -- case 5: observers leave shared state as they found it ------------------
-def test_a_failing_side_effect_leaves_the_model_in_train_mode(caplog):
-    net = interface()
-
-    def plot(signal):
-        signal.object.model.eval()
-        torch.set_grad_enabled(False)
-        raise RuntimeError("plot failed")
-    net.add_observer("after_epoch", plot, side_effect=True)
-    train(net, None, 2)
-    assert net.model.training and net.model.dropout.training
-    assert torch.is_grad_enabled()
-    assert sum("plot failed" in r.getMessage() or "failed" in r.getMessage()
-               for r in caplog.records) == 1
-
-
-def test_training_returns_the_model_in_the_mode_it_was_given():
-    net = interface()
-    train(net, None, 1, with_validation=True, manager=data())
-    assert net.model.training
-
-
-def test_a_failing_callback_that_changes_training_stops_it():
-    net = interface()
-
-    def set_epoch(signal):
-        raise RuntimeError("schedule failed")
-    net.add_observer("before_epoch", set_epoch)
-    with pytest.raises(RuntimeError, match="schedule failed"):
-        train(net, None, 2)
-
-
-def test_observers_drawing_random_numbers_do_not_change_training():
-    quiet = interface()
-    train(quiet, None, 2)
-    noisy = with_board(interface())
-    noisy.add_observer("after_batch", lambda s: np.random.rand(2))
-    train(noisy, None, 2)
-    assert same_weights(quiet, noisy)
-
-
-# -- process-wide state -----------------------------------------------------
-def test_constructing_an_interface_changes_no_process_state():
-    handlers = list(logging.getLogger("moevae").handlers)
-    with mock.patch("moevae.interfaces.tune_malloc") as tune:
-        net = interface()
-    assert logging.getLogger("moevae").handlers == handlers
-    tune.assert_not_called()
-    train(net, None, 1)
-    assert logging.getLogger("moevae").handlers == handlers
-    tune.assert_not_called()
-
-
-def test_malloc_tuning_is_an_explicit_option():
-    with mock.patch("moevae.interfaces.tune_malloc") as tune:
-        net = interface(keep_freed_memory=True)
-        tune.assert_not_called()
-        train(net, None, 1)
-    tune.assert_called_once_with()
-
-
-def test_tf32_flags_are_put_back_after_training():
-    saved = torch.backends.cuda.matmul.allow_tf32
-    seen = []
-    with pytest.warns(RuntimeWarning, match="only changes CUDA"):
-        net = interface(precision="tf32")
-    net.add_observer("after_epoch", lambda s: seen.append(
-        torch.backends.cuda.matmul.allow_tf32))
-    train(net, None, 1)
-    assert seen == [True]
-    assert torch.backends.cuda.matmul.allow_tf32 == saved
 
 
 # -- the property: stop anywhere, change an allowed setting, resume ----------

@@ -179,16 +179,3 @@ def test_image_keeps_no_sources_and_runs_unprivileged():
               if line.startswith("COPY ") and "--from" not in line
               for word in line.split()[1:-1]}
     assert copied <= allowed and not {".git", ".venv", "runs"} & allowed
-
-
-def test_the_stop_hint_names_the_folder_only_when_it_must(tmp_path,
-                                                          monkeypatch):
-    from moevae.server.launch import DEFAULT_ENV_PATH, stop_command
-    monkeypatch.delenv("MOEVAE_BOARD_ENV_PATH", raising=False)
-    assert stop_command(DEFAULT_ENV_PATH, 8097) == \
-        "moevae board --stop --port 8097"
-    folder = tmp_path / "my boards"
-    assert stop_command(folder, 9000) == \
-        f"moevae board --stop --port 9000 --env-path '{folder}'"
-    monkeypatch.setenv("MOEVAE_BOARD_ENV_PATH", str(folder))
-    assert stop_command(folder, 9000) == "moevae board --stop --port 9000"
