@@ -45,7 +45,9 @@ nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(torch|numpy|np|pandas|pd|scipy|sklearn|visdom|argparse"
                r"|logging|pathlib|subprocess|threading|typing|collections"
-               r"|concurrent|datetime|json|os|io|tqdm|requests)(\..*)?"),
+               r"|concurrent|datetime|json|os|io|tqdm|requests|enum)(\..*)?"),
+    # private methods named in a module's overview
+    (r"py:meth", r".*\._\w+"),
     (r"py:class", r"(Path|Tensor|Module|Optimizer|ndarray|DataFrame|Any"
                   r"|Callable|Optional|Union|Sequence|Iterable|Iterator"
                   r"|Mapping|Dict|List|Tuple|Type|NamedTuple|Enum|IntEnum"

@@ -181,17 +181,34 @@ ENTRY = re.compile(r"^(\*{0,2}[A-Za-z_][\w.]*(?:, \*{0,2}[A-Za-z_][\w.]*)*)"
                    r":(?:\s+(.*))?$")
 
 
+STAR = re.compile(r"(?<![\w`*\\])(\*\*?)(?=[A-Za-z_]\w*(?:[,)\s.]|$))")
+
+
+def _escape_stars(line: str) -> str:
+    """``*args``-like words outside literals are not emphasis."""
+    parts = line.split("``")
+    parts[::2] = [STAR.sub(lambda m: "\\" + "\\".join(m.group(1)), part)
+                  for part in parts[::2]]
+    return "``".join(parts)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
 def numpy_sections(app, what, name, obj, options, lines) -> None:
-    """moevae's docstrings use numpy section titles with ``name: text``
-    entries (no types): each title becomes a rubric and each entry an item
-    of a list, so docutils reads neither as a section nor as a type."""
+    """Read moevae's docstrings as they are written: numpy-like section
+    titles (``Parameters``, ``Returns``...) with ``name: text`` entries and
+    no types become a rubric and a list; a list that follows its paragraph
+    without a blank line gets one; ``*args`` is no emphasis."""
     out, index, in_section = [], 0, False
     while index < len(lines):
-        line = lines[index]
+        line = _escape_stars(lines[index])
         below = lines[index + 1] if index + 1 < len(lines) else ""
-        if line.strip() in SECTION_NAMES and below.strip() and \
-                set(below.strip()) == {"-"}:
-            out += [f".. rubric:: {line.strip()}", ""]
+        if line.strip() and below.strip() and set(below.strip()) == {"-"} \
+                and len(below.strip()) >= len(line.strip()) \
+                and _indent(line) == _indent(below):
+            out += ["", f".. rubric:: {line.strip()}", ""]
             in_section, index = True, index + 2
             continue
         if in_section and line and not line[0].isspace():
@@ -200,15 +217,20 @@ def numpy_sections(app, what, name, obj, options, lines) -> None:
                 names = ", ".join(f"``{part.strip().lstrip('*')}``"
                                   for part in match.group(1).split(","))
                 out.append(f"- {names}: {match.group(2) or ''}".rstrip())
-                index += 1
-                continue
-            out.append(f"- {line}" if out and out[-1] == "" else line)
+            else:
+                out.append(f"- {line}")
             index += 1
             continue
         if in_section and line[:1].isspace():
             out.append("  " + line.strip())
             index += 1
             continue
+        if not line.strip():
+            in_section = False
+        elif line.lstrip().startswith("- ") and out and out[-1].strip() \
+                and not out[-1].lstrip().startswith("- ") \
+                and _indent(out[-1]) == _indent(line):
+            out.append("")
         out.append(line)
         index += 1
     lines[:] = out
