@@ -2,7 +2,7 @@
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import List, Set, Tuple
-from urllib.parse import unquote, urldefrag, urlsplit
+from urllib.parse import unquote, urlsplit
 
 
 class _References(HTMLParser):
@@ -44,7 +44,7 @@ def broken_references(root: Path) -> List[str]:
             if parts.scheme or parts.netloc or url.startswith(
                     ("mailto:", "javascript:", "data:")):
                 continue  # external: not this site's business offline
-            path, anchor = urldefrag(unquote(url))
+            path, anchor = unquote(parts.path), unquote(parts.fragment)
             target = (page.parent / path).resolve() if path else page
             where = f"{page.relative_to(root)}: {kind} {url}"
             if root not in target.parents and target != root:

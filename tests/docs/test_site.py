@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM, Browser
+from tests.support.browser import CHROMIUM, Browser
 from tests.docs.crawl import broken_references
 
 ROOT = Path(__file__).resolve().parents[2]
