@@ -25,7 +25,8 @@ from moevae.interfaces import DeepLearningInterface
 from moevae.plotting import Board, update_board
 
 EPOCHS = int(os.environ.get("MOEVAE_EPOCHS", 10))
-data = fetch_minst(os.environ.get("MOEVAE_DATASETDIR", "~/.cache/moevae/mnist"))
+data = fetch_minst(os.environ.get("MOEVAE_DATASETDIR",
+                                  "~/.cache/moevae/mnist"))
 manager = DataManager(input_path=data.input_path,
                       metadata_path=data.metadata_path,
                       stratify_label="label", number_of_folds=10,

@@ -24,7 +24,8 @@ from moevae.models import FusedManager
 from moevae.plotting import Board, update_board
 
 EPOCHS = max(3, int(os.environ.get("MOEVAE_EPOCHS", 10)))
-data = fetch_minst(os.environ.get("MOEVAE_DATASETDIR", "~/.cache/moevae/mnist"))
+data = fetch_minst(os.environ.get("MOEVAE_DATASETDIR",
+                                  "~/.cache/moevae/mnist"))
 manager = DataManager(input_path=data.input_path,
                       metadata_path=data.metadata_path,
                       stratify_label="label", number_of_folds=10,

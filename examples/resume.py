@@ -27,7 +27,8 @@ from moevae.losses import ManagerLoss
 from moevae.models import FusedManager
 
 EPOCHS = max(2, int(os.environ.get("MOEVAE_EPOCHS", 4)))
-data = fetch_minst(os.environ.get("MOEVAE_DATASETDIR", "~/.cache/moevae/mnist"))
+data = fetch_minst(os.environ.get("MOEVAE_DATASETDIR",
+                                  "~/.cache/moevae/mnist"))
 runs = Path(os.environ.get("MOEVAE_RUNS") or tempfile.mkdtemp())
 checkpoints = runs / "resume-example" / "checkpoints"
 
@@ -56,8 +57,8 @@ interface, manager = new_interface()
 
 
 def interrupt(signal_object):
-    if signal_object.object.epoch_in_progress == 1 and \
-            signal_object.batch == 5:
+    in_progress = signal_object.object.epoch_in_progress
+    if in_progress == 1 and signal_object.batch == 5:
         os.kill(os.getpid(), signal.SIGINT)
 
 

@@ -205,9 +205,9 @@ def numpy_sections(app, what, name, obj, options, lines) -> None:
     while index < len(lines):
         line = _escape_stars(lines[index])
         below = lines[index + 1] if index + 1 < len(lines) else ""
-        if line.strip() and below.strip() and set(below.strip()) == {"-"} \
-                and len(below.strip()) >= len(line.strip()) \
-                and _indent(line) == _indent(below):
+        if (line.strip() and below.strip() and set(below.strip()) == {"-"}
+                and len(below.strip()) >= len(line.strip())
+                and _indent(line) == _indent(below)):
             out += ["", f".. rubric:: {line.strip()}", ""]
             in_section, index = True, index + 2
             continue
@@ -227,9 +227,9 @@ def numpy_sections(app, what, name, obj, options, lines) -> None:
             continue
         if not line.strip():
             in_section = False
-        elif line.lstrip().startswith("- ") and out and out[-1].strip() \
-                and not out[-1].lstrip().startswith("- ") \
-                and _indent(out[-1]) == _indent(line):
+        elif (line.lstrip().startswith("- ") and out and out[-1].strip()
+                and not out[-1].lstrip().startswith("- ")
+                and _indent(out[-1]) == _indent(line)):
             out.append("")
         out.append(line)
         index += 1

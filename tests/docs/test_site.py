@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -50,7 +51,7 @@ def test_no_broken_internal_link_or_image(site):
 
 
 class _Logged(http.server.SimpleHTTPRequestHandler):
-    log: list = []
+    log: ClassVar[list] = []
 
     def log_request(self, code="-", size="-"):
         self.log.append((self.path, int(code)))
@@ -98,8 +99,8 @@ def test_a_browser_sees_title_code_output_and_figures(
             seen = json.loads(browser.evaluate(PAGE_JS) or "{}")
             loaded = [image for image in seen.get("images", [])
                       if image[1] and image[2] > 0]
-            if seen.get("h1") and len(loaded) >= figures and \
-                    len(loaded) == len(seen["images"]):
+            complete = len(loaded) == len(seen["images"])
+            if seen.get("h1") and len(loaded) >= figures and complete:
                 break
             time.sleep(0.3)
     assert title in seen["h1"], seen
