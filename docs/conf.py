@@ -36,7 +36,8 @@ exclude_patterns = ["_build", "auto_examples/*.ipynb",
 templates_path = []
 html_theme = "furo"
 html_title = f"moevae {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_favicon = "_static/favicon.png"
 html_show_sourcelink = False
 
 # Cross-references to moevae's own objects must resolve; third-party types
