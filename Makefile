@@ -1,22 +1,23 @@
 # moevae: `make demo` trains with a live board, `make test` runs the default
-# tests (`make test-all` adds the slow ones).
+# tests (`make test-all` adds the slow ones), `make docs` builds the site
+# (docs/_build/html/index.html) with its executed gallery, offline.
 # Both set everything up first (a virtual environment in .venv, reused).
 PYTHON ?= python3
 VENV ?= .venv
-PY := $(VENV)/bin/python
+PY ?= $(VENV)/bin/python
 EPOCHS ?= 20
 STAMP := $(VENV)/.moevae-installed
 export PIP_CONSTRAINT := $(CURDIR)/constraints/build.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup demo example board test test-slow test-all benchmark clean
+.PHONY: setup demo example board docs test test-slow test-all benchmark clean
 
 setup: $(STAMP)
 
 $(STAMP): setup.py constraints/build.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,docs]'
 	$(PY) -m moevae assets
 	touch $(STAMP)
 
@@ -28,6 +29,12 @@ example: setup
 
 board: setup
 	$(PY) -m moevae board
+
+# -W: warnings are errors; the gallery runs on short settings (conf.py)
+docs: setup
+	rm -rf docs/_build docs/auto_examples
+	$(PY) -m sphinx -b html -W --keep-going -q docs docs/_build/html
+	@echo "docs: open docs/_build/html/index.html"
 
 test: setup
 	$(PY) -m pytest -m "not slow"
@@ -44,4 +51,4 @@ benchmark: setup
 	$(PY) benchmarks/bench_board_soak.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache docs/_build docs/auto_examples

@@ -32,7 +32,11 @@ setup(
         "visdom==0.2.4",
         "tornado>=6.3,<6.5",
     ],
-    extras_require={"test": ["pytest>=8,<10", "hypothesis>=6.100,<7",
-                             "pytest-timeout>=2.3,<3"]},
+    extras_require={
+        "test": ["pytest>=8,<10", "hypothesis>=6.100,<7",
+                 "pytest-timeout>=2.3,<3"],
+        "docs": ["sphinx>=8.1,<9", "furo>=2024.8", "sphinx-gallery>=0.18,<1",
+                 "sphinx-argparse>=0.5,<0.7"],
+    },
     entry_points={"console_scripts": ["moevae=moevae.cli:main"]},
 )

@@ -1,7 +1,18 @@
-# The pynet gallery example "Unsupervised MoE VAE", run with moevae: the
-# code is the published example's, with `pynet` -> `moevae` in its imports;
-# the epoch count and dataset folder may come from the environment
-# (MOEVAE_EPOCHS, MOEVAE_DATASETDIR) so that it can be run quickly.
+"""
+Unsupervised MoE VAE
+====================
+
+The pynet gallery example "Unsupervised MoE VAE", run with moevae: the code
+is the published example's, with ``pynet`` replaced by ``moevae`` in its
+imports. The epoch count, the dataset folder and the board's port may come
+from the environment (``MOEVAE_EPOCHS``, ``MOEVAE_DATASETDIR``,
+``MOEVAE_BOARD_PORT``) so that it can be run quickly.
+
+Ten VAE experts (784-128-20) share the images through a manager network
+that gives each image a probability per expert; the loss is the
+manager-weighted VAE loss plus a balancing term. The board shows the loss
+curves and, every epoch, one sample decoded by each expert.
+"""
 import os
 import sys
 if "CI_MODE" in os.environ:
@@ -187,7 +198,8 @@ interface = DeepLearningInterface(
     loss=ManagerLoss(balancing_weight=0.1),
     use_cuda=True)
 interface.board = Board(
-    port=8097, host="http://localhost",
+    port=int(os.environ.get("MOEVAE_BOARD_PORT", 8097)),
+    host="http://localhost",
     env="vae")
 interface.add_observer("after_epoch", update_board)
 interface.add_observer("after_epoch", sampling)
@@ -201,3 +213,18 @@ test_history, train_history = interface.training(
 log = interface.board.log_path
 print(f"moe_vae.py: done; the board is at {interface.board.url}/env/vae"
       + (f", its offline log in {log.resolve()}" if log else ""))
+
+# %%
+# What the board's ``sampling`` pane showed last (a moevae addition): one
+# draw from N(0, I) decoded by each expert, the same images the ``sampling``
+# observer sent.
+figure, axes = plt.subplots(1, len(experts), figsize=(10, 1.4))
+z = torch.randn(1, latent_dim)
+for index, (expert, ax) in enumerate(zip(experts, axes)):
+    expert.eval()
+    with torch.no_grad():
+        image = expert.decoder(z.to(interface.device)).view(28, 28).cpu()
+    ax.imshow(image.numpy(), cmap="gray")
+    ax.set_title(f"expert {index}", fontsize=8)
+    ax.axis("off")
+plt.show()

@@ -33,6 +33,7 @@ class WarmStartLoss(ManagerLoss):
         self.epoch = 0
 
     def set_epoch(self, signal) -> None:
+        """A ``before_epoch`` observer: the loss follows the epochs."""
         self.epoch = signal.epoch
 
     def __call__(self, probs: torch.Tensor, x: torch.Tensor,

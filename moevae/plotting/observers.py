@@ -199,6 +199,7 @@ class ExpertUsage:
         self.samples = 0
 
     def attach(self, interface) -> List[Any]:
+        """Register on ``interface``; returns the observers' handles."""
         return [interface.add_observer(Signal.AFTER_BATCH, self.after_batch,
                                        side_effect=True),
                 interface.add_observer(Signal.AFTER_EPOCH, self.after_epoch,

@@ -170,6 +170,23 @@ def test_unwritable_datasetdir_falls_back_with_warning(tmp_path, monkeypatch):
     assert any("cannot create" in str(w.message) for w in record)
 
 
+
+def test_the_examples_site_path_is_not_created_at_the_root(tmp_path,
+                                                           monkeypatch):
+    """The pynet example's /neurospin/... falls back also for root, who
+    could create it: no new folder appears at the file system's root."""
+    site = Path("/moevae-test-site-path") / "nsap" / "datasets" / "minst"
+    assert not site.parents[2].exists()
+    monkeypatch.setenv("MOEVAE_DATA", str(write_mnist_idx(tmp_path / "c",
+                                                           20, 10)))
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        item = fetch_minst(str(site))
+    assert not site.parents[2].exists()
+    assert str(tmp_path / "c") in item.input_path
+    assert any("cannot create /moevae-test-site-path" in str(w.message)
+               for w in record)
+
 def test_vectorised_conversion_matches_to_tensor():
     images, _ = read_sample()
     converted = mnist_module.to_float_images(images[:50])
