@@ -17,7 +17,7 @@ A run whose folder already holds its result.json is not trained again
 data, epochs or flags; a run folder without one (a study stopped mid-run)
 is resumed.
 
-    python experiments/clustering_study.py --recipes seed umap-warm-start
+    python experiments/clustering_study.py --recipes pynet-example umap-warm-start
         --seeds 5 --epochs 20 [--datasetdir DIR] [--folder runs/study]
         [--out results.json] [-- more `moevae train` flags]
 """
@@ -40,7 +40,7 @@ from moevae.clustering.evaluation import evaluate
 from moevae.training.loading import load_model
 from moevae.fileio import write_json
 from moevae.clustering.scores import clustering_accuracy
-from moevae.clustering.recipes import RECIPES
+from moevae.clustering.recipes import RECIPES, recipe_name
 
 
 # flags the study sets itself, per run
@@ -139,8 +139,9 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipes", nargs="+", choices=sorted(RECIPES),
-                        default=["seed"])
+    parser.add_argument("--recipes", nargs="+", type=recipe_name,
+                        choices=sorted(RECIPES),
+                        default=["pynet-example"])
     parser.add_argument("--seeds", type=positive_int, default=5)
     parser.add_argument("--epochs", type=positive_int, default=20)
     parser.add_argument("--datasetdir", default="~/.cache/moevae/mnist")

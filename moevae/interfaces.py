@@ -337,7 +337,7 @@ class DeepLearningInterface(Observable):
         loader = manager.get_dataloader(test=True).test
         y, loss, values = self.test(loader, with_logit, logit_function,
                                     predict, concat_layer_outputs)
-        X, y_true = prediction.test_set_arrays(loader)
+        X, y_true = prediction.arrays_of_test_set(loader)
         return y, X, y_true, loss, values
 
     @contextlib.contextmanager

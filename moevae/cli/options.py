@@ -12,7 +12,8 @@ from ..training.checkpoint import INITIAL_NAME, list_checkpoints
 from ..training.distributed import restarted_by_torchrun
 from ..errors import DataError, MoEVAEError
 from ..fileio import read_json
-from ..clustering.recipes import RECIPES
+from ..clustering.recipes import DEFAULT as DEFAULT_RECIPE
+from ..clustering.recipes import RECIPES, recipe_name
 
 NUMBER_OF_FOLDS = 10
 # options that define a run: refused on resume when they differ
@@ -82,8 +83,9 @@ def build_parser() -> OneLineParser:
         "folder (or checkpoint folder) is DIR; options given now take "
         "effect (e.g. more --epochs), except --seed, --recipe, --layout and "
         "--fold")
-    add("--recipe", choices=sorted(RECIPES), default="seed",
-        help="model and loss recipe (default %(default)s)")
+    add("--recipe", type=recipe_name, choices=sorted(RECIPES),
+        default=DEFAULT_RECIPE, help="model and loss recipe (default "
+        "%(default)s; 'seed' is its earlier name)")
     add("--layout", choices=["fused", "per-expert"], default="fused",
         help="fused expert stack or the seed's modules (default %(default)s)")
     add("--precision", choices=PRECISIONS, default="fp32",
@@ -175,7 +177,8 @@ def resumed_args(parser: OneLineParser, argv: List[str],
     saved = read_config(parser, config_path)
     given = explicit_options(parser, argv)
     for key in FIXED_ON_RESUME:
-        if key in given and key in saved and getattr(args, key) != saved[key]:
+        if key in given and key in saved and getattr(args, key) != restored(
+                parser, config_path, key, saved[key]):
             parser.error(f"argument --{key.replace('_', '-')}: "
                          f"{getattr(args, key)} given on resume, the run "
                          f"used {saved[key]}; a resumed run keeps its "

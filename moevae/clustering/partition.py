@@ -8,8 +8,8 @@ Two embeddings, then a 10-component Gaussian mixture (scikit-learn) on it:
   of N2D, McConville et al. 2019, on PCA instead of an autoencoder). About
   50 s for the 70,000 MNIST digits on one core, half of it compiling
   umap-learn's code; ~0.97 ACC by itself.
-- ``"tsne"``: PCA 50 + scikit-learn's Barnes-Hut t-SNE, the first
-  release's start (its cost grows faster than linearly: ~1 minute for
+- ``"tsne"``: PCA 50 + scikit-learn's Barnes-Hut t-SNE (its cost grows
+  faster than linearly: ~1 minute for
   10,000 digits, 11-15 minutes for 70,000 on 2 cores).
 
 Both are deterministic for a seed (umap-learn then runs on one thread).

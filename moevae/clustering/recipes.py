@@ -1,8 +1,9 @@
 """Recipes: a model, a loss and an optimizer setting, chosen by name.
 
-``seed`` is the pynet example's configuration, kept as the faithful
-default: 10 MLP VAE experts (784-128-20), a softmax manager, the Gaussian
-VAE loss weighted by the manager plus 0.1 x a balancing term, Adam 1e-3.
+``pynet-example`` (alias ``seed``) is the pynet example's configuration,
+kept as the faithful default: 10 MLP VAE experts (784-128-20), a softmax
+manager, the Gaussian VAE loss weighted by the manager plus 0.1 x a
+balancing term, Adam 1e-3.
 
 The others start from an unsupervised partition of the images
 (:mod:`moevae.clustering.partition`): for 5 epochs each expert fits one cluster and
@@ -114,7 +115,8 @@ class Recipe:
 
 
 RECIPES: Dict[str, Callable[[], Recipe]] = {
-    "seed": lambda: Recipe(name="seed"),
+    # the pynet example's model and loss, as the seed script trains them
+    "pynet-example": lambda: Recipe(name="pynet-example"),
     # an unsupervised starting partition (PCA + t-SNE + Gaussian mixture,
     # see moevae.clustering.partition), 5 warm-up epochs on it, then the seed's loss
     "tsne-warm-start": lambda: Recipe(name="tsne-warm-start",
@@ -141,7 +143,22 @@ RECIPES: Dict[str, Callable[[], Recipe]] = {
 }
 
 
+# earlier names, still accepted: ``seed`` read like the --seed flag
+ALIASES = {"seed": "pynet-example"}
+DEFAULT = "pynet-example"
+
+
+def recipe_name(name: str) -> str:
+    """The recipe's name, an alias replaced by the name it stands for."""
+    return ALIASES.get(name, name)
+
+
 def get_recipe(name: str) -> Recipe:
+    """The recipe ``name`` (or an alias of it, see ALIASES).
+
+    Raises MoEVAEValueError naming the known recipes.
+    """
+    name = recipe_name(name)
     if name not in RECIPES:
         raise bad_value("recipe", name, f"one of {sorted(RECIPES)}")
     return RECIPES[name]()

@@ -282,7 +282,7 @@ class BatchLoader:
         this data set.
         """
         self.generator.set_state(state["generator"])
-        if "samples" not in state:  # an earlier release: batches drawn
+        if "samples" not in state:  # format 1: the batches drawn
             self._load_batch_position(state)
             return
         order = state.get("order")

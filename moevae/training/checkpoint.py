@@ -2,7 +2,8 @@
 
 A checkpoint is one file, ``model_<fold>_epoch_<epoch>.pth`` (pynet's name;
 ``_sample_<n>`` is added for a run interrupted mid-epoch after n samples;
-the first release wrote ``_batch_<n>``), written with :func:`moevae.fileio.atomic_write`. It holds the
+format 1 wrote ``_batch_<n>``), written with
+:func:`moevae.fileio.atomic_write`. It holds the
 model, optimizer and scheduler states, the histories, the RNG states
 (:mod:`moevae.training.rng`), the loader's order and position, and the run's
 settings, so a resumed run continues with the very samples and random draws
@@ -28,7 +29,7 @@ from ..fileio import atomic_save, atomic_write
 
 logger = logging.getLogger("moevae")
 FORMAT = "moevae-checkpoint-2"
-FORMATS = ("moevae-checkpoint-1", FORMAT)  # the first release wrote -1
+FORMATS = ("moevae-checkpoint-1", FORMAT)  # both are read
 INITIAL_FORMAT = "moevae-initial-1"
 INITIAL_NAME = "initial.pth"
 LOCK_NAME = ".lock"

@@ -44,7 +44,7 @@ def check_compatible(path: Path, saved: Optional[Dict[str, Any]],
                         f"fold {fold} (or None): {path.name} is of fold "
                         f"{fold}")
     if saved is None:
-        logger.warning("resume: %s comes from an earlier release and "
+        logger.warning("resume: %s is a format-1 checkpoint, which "
                        "records no settings; its optimizer settings "
                        "are used", path.name)
         return

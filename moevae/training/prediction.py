@@ -35,7 +35,7 @@ def finish(batches: List[torch.Tensor], with_logit: bool,
     return np.argmax(array, axis=1) if predict else array
 
 
-def test_set_arrays(loader: Any
+def arrays_of_test_set(loader: Any
                     ) -> Tuple[np.ndarray, Union[np.ndarray, List[Any]]]:
     """(X, y_true) of a loader, as pynet's ``testing`` returns them: the
     inputs concatenated, and the outputs and/or labels (one array, or a

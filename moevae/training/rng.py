@@ -31,7 +31,7 @@ def set_rng_states(states: Dict[str, Any],
                    device: Optional[torch.device] = None) -> None:
     """Restore :func:`rng_states`; the CUDA state goes to ``device``.
 
-    Checkpoints of an earlier release saved a list with every visible GPU's
+    Format-1 checkpoints hold a list with every visible GPU's
     state: the training device's entry (else the first) is used.
     """
     version, internal, gauss = states["python"]

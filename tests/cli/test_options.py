@@ -65,7 +65,7 @@ def test_defaults_name_the_run_and_its_folders(in_tmp, monkeypatch):
     assert args.name == "moe-vae-job7"
     assert args.run_dir == in_tmp / "runs" / "moe-vae-job7"
     assert args.checkpointdir == args.run_dir / "checkpoints"
-    assert args.board == DEFAULT_BOARD and args.recipe == "seed"
+    assert args.board == DEFAULT_BOARD and args.recipe == "pynet-example"
     assert args.datasetdir.is_absolute()
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "none")
     assert parse([]).name.startswith("moe-vae-20")

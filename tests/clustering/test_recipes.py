@@ -17,7 +17,8 @@ from tests.support.helpers import sample_subset
 
 
 def test_recipes_by_name():
-    assert get_recipe("seed").build_loss().__class__ is ManagerLoss
+    assert get_recipe("pynet-example").build_loss().__class__ is ManagerLoss
+    assert get_recipe("seed") == get_recipe("pynet-example")  # its alias
     warm = get_recipe("tsne-warm-start")
     assert warm.needs_partition and isinstance(warm.build_loss(),
                                                WarmStartLoss)

@@ -20,17 +20,17 @@ def study(*flags):
 @pytest.mark.slow  # ~25 s on 2 cores
 def test_study_prints_the_table_and_reuses_finished_runs(tmp_path,
                                                          mnist_dir):
-    flags = ["--recipes", "seed", "--seeds", "2", "--epochs", "1",
+    flags = ["--recipes", "pynet-example", "--seeds", "2", "--epochs", "1",
              "--datasetdir", str(mnist_dir), "--folder",
              str(tmp_path / "study"), "--out", str(tmp_path / "out.json")]
     done = study(*flags)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
     assert sum(line.startswith("seed seed ") for line in lines) == 2
-    assert lines[-1].startswith("| `seed` | - | ")  # no start partition
+    assert lines[-1].startswith("| `pynet-example` | - | ")  # no start partition
     assert "| 0 of 2 |" in lines[-1] or "| 1 of 2 |" in lines[-1] or \
         "| 2 of 2 |" in lines[-1]
-    runs = json.loads((tmp_path / "out.json").read_text())["runs"]["seed"]
+    runs = json.loads((tmp_path / "out.json").read_text())["runs"]["pynet-example"]
     assert [run["seed"] for run in runs] == [0, 1]
     assert all(0 <= run["acc"] <= 1 for run in runs)
     again = study(*flags)  # finished runs are read back, not retrained

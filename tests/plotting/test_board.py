@@ -130,25 +130,6 @@ def test_bad_board_arguments(mock_viewer, options, message):
         Board(client=mock_viewer, **options)
 
 
-def test_clustering_monitor_scores_and_draws(mock_board, mock_viewer):
-    from moevae.clustering.monitor import ClusteringMonitor
-    torch.manual_seed(0)
-    model = FusedManager()
-    inputs = torch.rand(50, 784)
-    labels = np.arange(50) % 10
-    monitor = ClusteringMonitor(inputs, labels)
-    monitor(signal_for(mock_board, model=model, epoch=4))
-    scores = monitor.history[-1]
-    assert 0.1 <= scores.acc <= 1 and len(scores.usage) == 10
-    lines = mock_viewer.line.call_args_list
-    assert [c.kwargs["name"] for c in lines] == ["ACC", "NMI", "ARI"]
-    assert all(c.kwargs["win"] == "clustering" and
-               c.kwargs["X"].tolist() == [5] for c in lines)
-    heatmap = mock_viewer.heatmap.call_args
-    assert heatmap.kwargs["X"].shape == (10, 10)
-    assert heatmap.kwargs["X"].sum() == 50
-
-
 @pytest.mark.parametrize("env", ["", "a/b", "a\\b", "x.json", "tab\there",
                                  "nul\x00", "bidi\u202e", "e" * 201, 3,
                                  "run #1", "a?b", "50%", "a+b", "..", "a&b",
