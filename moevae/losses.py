@@ -20,7 +20,7 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from .errors import MoEVAEValueError, bad_type, bad_value
-from .training.distributed import batch_sum
+from .models.global_batch import batch_sum
 from .training.precision import full_precision
 
 PIXEL_STD = 0.5
@@ -127,7 +127,7 @@ class ManagerLoss:
     ``loss = mean_b sum_k p_bk L_bk + w * Var_k(sum_b p_bk)`` where ``L_bk``
     is expert k's VAE loss on sample b and ``w`` the balancing weight. The
     balancing term is a statistic of the whole batch: under torchrun its
-    sums run over every rank's share (moevae.training.distributed.batch_sum).
+    sums run over every rank's share (moevae.models.global_batch.batch_sum).
     """
 
     def __init__(self, balancing_weight: float = 0.1):

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as func
 
-from ..training.distributed import batch_noise
+from .global_batch import batch_noise
 
 VAR_EPSILON = 1e-5
 Latent = Dict[str, torch.Tensor]

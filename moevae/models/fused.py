@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as func
 
-from ..training.distributed import batch_noise
+from .global_batch import batch_noise
 from .experts import VAR_EPSILON, Manager, build_manager
 
 StateDict = Dict[str, torch.Tensor]

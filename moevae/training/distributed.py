@@ -17,37 +17,31 @@ is used. The rules (see also moevae.datasets.loaders.BatchLoader.shard):
   for uneven shares; a last batch with fewer rows than ranks is refused
   before training starts (:meth:`Distributed.check_shares`);
 - a loss term that is a statistic of the whole batch (the balancing term of
-  :class:`moevae.losses.ManagerLoss`) uses :func:`batch_sum`, an
-  all-reduce that carries gradients, so N processes train the objective of
-  one;
+  :class:`moevae.losses.ManagerLoss`) uses
+  :func:`moevae.models.global_batch.batch_sum`, an all-reduce that carries
+  gradients, and the experts' noise is drawn for the whole batch
+  (:func:`moevae.models.global_batch.batch_noise`), so N processes train
+  the objective of one;
 - an epoch's loss sums are all-reduced once: every rank logs the same
   numbers;
 - only rank 0 runs side-effect observers (the board), writes checkpoints
   and files; the others wait at a barrier where needed.
 """
 import atexit
-import contextlib
-import contextvars
 import datetime
 import logging
 import os
-import warnings
 from dataclasses import dataclass
-from typing import Any, Iterator, List, Optional
+from typing import Any, List
 
 import torch
 import torch.distributed as dist
 
-from ..datasets.loaders import BatchShare
 from ..errors import MoEVAEValueError
 
 logger = logging.getLogger("moevae")
 
 
-# this rank's share while a training forward pass runs on it: read by
-# batch_sum and batch_noise, which models and losses call
-_SHARE: "contextvars.ContextVar[Optional[BatchShare]]" = (
-    contextvars.ContextVar("moevae_batch_share", default=None))
 TIMEOUT = datetime.timedelta(minutes=10)
 
 
@@ -199,53 +193,3 @@ def leave_process_group() -> None:
 def restarted_by_torchrun() -> bool:
     """True in a worker that torchrun's agent restarted after a failure."""
     return int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") or 0) > 0
-
-
-@contextlib.contextmanager
-def sharded_batch(share: Optional[BatchShare]) -> Iterator[None]:
-    """Mark the block as a forward pass over this rank's ``share`` of a
-    global batch (None: the whole batch is here)."""
-    token = _SHARE.set(share)
-    try:
-        yield
-    finally:
-        _SHARE.reset(token)
-
-
-def batch_sum(values: torch.Tensor) -> torch.Tensor:
-    """``values.sum(dim=0)`` over the whole (global) batch.
-
-    values: (B_local, ...) on this rank. Inside :func:`sharded_batch` with
-    a process group, the per-rank sums are all-reduced by
-    ``torch.distributed.nn.functional.all_reduce``, whose backward pass
-    all-reduces the gradients too; elsewhere it is the plain sum.
-    """
-    total = values.sum(dim=0)
-    if _SHARE.get() is not None and dist.is_available() and \
-            dist.is_initialized() and dist.get_world_size() > 1:
-        from torch.distributed.nn.functional import all_reduce
-        with warnings.catch_warnings():  # its successor has no autograd
-            warnings.filterwarnings("ignore", ".*is deprecated",
-                                    FutureWarning)
-            warnings.filterwarnings("ignore", ".*is deprecated",
-                                    DeprecationWarning)
-            warnings.filterwarnings("ignore", ".*is deprecated",
-                                    UserWarning)
-            total = all_reduce(total)
-    return total
-
-
-def batch_noise(batch_axis: int, *shape: int, like: torch.Tensor
-                ) -> torch.Tensor:
-    """N(0, 1) noise of ``shape`` (``shape[batch_axis]`` = this rank's
-    rows), drawn as for the whole global batch and cut to this rank's rows:
-    with the same RNG state on every rank (the same seed), N processes draw
-    the very numbers one process draws."""
-    share = _SHARE.get()
-    if share is None:
-        return torch.randn(*shape, dtype=like.dtype, device=like.device)
-    start, stop, size, _ = share
-    full = list(shape)
-    full[batch_axis] = size
-    noise = torch.randn(*full, dtype=like.dtype, device=like.device)
-    return noise.narrow(batch_axis, start, stop - start)

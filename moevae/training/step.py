@@ -32,7 +32,8 @@ import torch
 from ..errors import MoEVAEValueError, NonFiniteLossError, bad_value
 from .compiling import CompiledForward
 from ..datasets.loaders import BatchShare
-from .distributed import Distributed, sharded_batch
+from ..models.global_batch import sharded_batch
+from .distributed import Distributed
 from .precision import autocast, full_precision
 from .totals import EpochTotals
 

@@ -19,7 +19,8 @@ import torch
 from moevae.training.checkpoint import list_checkpoints
 from moevae.datasets import DataManager
 from moevae.datasets.loaders import BatchShare
-from moevae.training.distributed import Distributed, batch_noise, sharded_batch
+from moevae.models.global_batch import batch_noise, sharded_batch
+from moevae.training.distributed import Distributed
 from tests.support.helpers import free_port
 
 SCRIPT = Path(__file__).parents[1] / "support" / "distributed_train.py"

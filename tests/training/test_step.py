@@ -5,7 +5,7 @@ import torch
 from moevae.datasets.arrays import DataItem
 from moevae.datasets.loaders import BatchShare
 from moevae.errors import MoEVAEValueError, NonFiniteLossError
-from moevae.training import distributed
+from moevae.models import global_batch
 from moevae.training.step import (OptimisationStep, StepResult, collect,
                                   parse_outputs)
 from moevae.training.totals import EpochTotals
@@ -88,7 +88,7 @@ def test_a_share_weighs_the_loss_by_its_rows_and_is_seen_by_the_model():
 
     class Model(torch.nn.Linear):
         def forward(self, x):
-            seen.append(distributed._SHARE.get())
+            seen.append(global_batch._SHARE.get())
             return super().forward(x)
 
     item = batch(rows=1)
@@ -104,7 +104,7 @@ def test_a_share_weighs_the_loss_by_its_rows_and_is_seen_by_the_model():
     assert result.weight == pytest.approx(2 / 3)
     assert seen == [None, BatchShare(0, 1, 3, 2)]
     torch.testing.assert_close(grads[1], grads[0] * 2 / 3)
-    assert distributed._SHARE.get() is None  # only during the forward pass
+    assert global_batch._SHARE.get() is None  # only during the forward pass
 
 
 def test_regularizers_are_added_in_training_only():
