@@ -10,14 +10,14 @@ STAMP := $(VENV)/.moevae-installed
 export PIP_CONSTRAINT := $(CURDIR)/constraints/build.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup demo example board docs test test-slow test-all benchmark clean
+.PHONY: setup demo example board docs lint test test-slow test-all benchmark clean
 
 setup: $(STAMP)
 
 $(STAMP): setup.py constraints/build.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install --quiet -e '.[test,docs]'
+	$(PY) -m pip install --quiet -e '.[test,docs,lint]'
 	$(PY) -m moevae assets
 	touch $(STAMP)
 
@@ -31,6 +31,11 @@ board: setup
 	$(PY) -m moevae board
 
 # -W: warnings are errors; the gallery runs on short settings (conf.py)
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	@! git grep -n '\\$$' -- '*.py' || { echo "lint: backslash continuations (use parentheses)"; exit 1; }
+
 docs: setup
 	rm -rf docs/_build docs/auto_examples
 	$(PY) -m sphinx -b html -W --keep-going -q docs docs/_build/html

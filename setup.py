@@ -35,6 +35,7 @@ setup(
     extras_require={
         "test": ["pytest>=8,<10", "hypothesis>=6.100,<7",
                  "pytest-timeout>=2.3,<3"],
+        "lint": ["ruff==0.17.6", "mypy==2.4.1"],  # exact: the same findings in CI
         "docs": ["sphinx>=8.1,<9", "furo>=2024.8", "sphinx-gallery>=0.18,<1",
                  "sphinx-argparse>=0.5,<0.7"],
     },

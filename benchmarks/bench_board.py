@@ -23,8 +23,7 @@ from moevae.datasets import DataManager, fetch_minst
 from moevae.interfaces import DeepLearningInterface
 from moevae.losses import ManagerLoss
 from moevae.models import FusedManager
-from moevae.plotting import Board, ExpertUsage, Reconstructions, sampling, \
-    update_board
+from moevae.plotting import Board, ExpertUsage, Reconstructions, sampling, update_board
 from moevae.transforms import flatten
 
 
@@ -79,7 +78,7 @@ def main():
             runs = {"on": interface_for(data, board),
                     "off": interface_for(data, None)}
             for _ in range(args.epochs):
-                for name, (interface, manager, times) in runs.items():
+                for interface, manager, times in runs.values():
                     started = time.perf_counter()  # observers included
                     interface.training(manager, nb_epochs=1, fold_index=0,
                                        with_validation=False)

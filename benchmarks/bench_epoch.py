@@ -28,11 +28,11 @@ import warnings
 import numpy as np
 import torch
 
-from moevae.training.allocator import keep_freed_memory
 from moevae.datasets import DataManager, fetch_minst
 from moevae.interfaces import DeepLearningInterface
 from moevae.losses import ManagerLoss
 from moevae.models import FusedManager, build_manager
+from moevae.training.allocator import keep_freed_memory
 from moevae.transforms import flatten
 
 
@@ -297,8 +297,8 @@ def main():
             warnings.simplefilter("ignore")
             print(variant_line(name, data, batch_size, args.device,
                                curves["moevae"], speeds["pynet"]))
-    gaps = np.abs(np.subtract(curves["pynet"], curves["moevae"])) / \
-        np.abs(curves["pynet"])
+    gaps = (np.abs(np.subtract(curves["pynet"], curves["moevae"])) /
+        np.abs(curves["pynet"]))
     print(f"loss curves, batch {batch_size}: pynet "
           f"{np.round(curves['pynet'], 2).tolist()} moevae "
           f"{np.round(curves['moevae'], 2).tolist()} (max relative gap "

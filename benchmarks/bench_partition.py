@@ -19,9 +19,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from moevae.datasets import fetch_minst
-from moevae.clustering.scores import clustering_accuracy
 from moevae.clustering.partition import METHODS, embedding_partition
+from moevae.clustering.scores import clustering_accuracy
+from moevae.datasets import fetch_minst
 
 
 def main() -> None:

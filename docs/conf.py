@@ -13,8 +13,9 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(DOCS / "_ext"))
 sys.path.insert(0, str(ROOT))
 
-import moevae  # noqa: E402
 import moevae_docs  # noqa: E402
+
+import moevae  # noqa: E402
 
 project = "moevae"
 author = "the moevae developers"

@@ -35,13 +35,12 @@ import torch
 
 from moevae.cli import train as train_cli
 from moevae.cli.options import positive_int
-from moevae.datasets import fetch_minst
 from moevae.clustering.evaluation import evaluate
-from moevae.training.loading import load_model
-from moevae.fileio import write_json
-from moevae.clustering.scores import clustering_accuracy
 from moevae.clustering.recipes import RECIPES, recipe_name
-
+from moevae.clustering.scores import clustering_accuracy
+from moevae.datasets import fetch_minst
+from moevae.fileio import write_json
+from moevae.training.loading import load_model
 
 # flags the study sets itself, per run
 OWN_FLAGS = ("--recipe", "--seed", "--epochs", "--board", "--datasetdir",
@@ -75,8 +74,8 @@ def run(recipe: str, seed: int, args, images, labels) -> dict:
         raise SystemExit(f"clustering_study: {recipe} seed {seed}: "
                          f"moevae train exited {code}")
     seconds = time.perf_counter() - started
-    checkpoint = run_dir / "checkpoints" / \
-        f"model_0_epoch_{args.epochs - 1}.pth"
+    checkpoint = (run_dir / "checkpoints" /
+        f"model_0_epoch_{args.epochs - 1}.pth")
     scores = evaluate(load_model(checkpoint), images, labels)
     result = dict(scores.as_dict(), **setup, seconds=seconds, start_acc=None)
     partition = run_dir / "partition.tsv"
@@ -120,8 +119,8 @@ def table(results: dict, images: int, epochs: int) -> str:
              "(median) |",
              "|---|---|---|---|---|---|---|---|"]
     for recipe, runs in results.items():
-        start = mean_std(runs, "start_acc") if runs[0]["start_acc"] \
-            is not None else "-"
+        start = (mean_std(runs, "start_acc") if runs[0]["start_acc"]
+            is not None else "-")
         smallest = min(min(run["usage"]) for run in runs)
         collapsed = sum(run["collapsed"] > 0 for run in runs)
         lines.append(
@@ -164,8 +163,8 @@ def main() -> None:
         for seed in range(args.seeds):
             result = run(recipe, seed, args, images, labels)
             results[recipe].append(result)
-            start = "" if result["start_acc"] is None else \
-                f"start ACC {result['start_acc']:.3f}, "
+            start = ("" if result["start_acc"] is None else
+                f"start ACC {result['start_acc']:.3f}, ")
             print(f"{recipe} seed {seed}: {start}ACC {result['acc']:.3f} "
                   f"NMI {result['nmi']:.3f} ARI {result['ari']:.3f}, "
                   f"smallest expert {min(result['usage']):.1%} "

@@ -130,16 +130,16 @@ def read_json(path: PathLike, expected: str,
     if not data:
         reason = "empty (0 bytes)"
     elif data[:1] == b"\x80":
-        reason = "a Python pickle (pynet's format; moevae never unpickles: " \
-                 "it could run code)"
+        reason = ("a Python pickle (pynet's format; moevae never unpickles: "
+                 "it could run code)")
     else:
         try:
             payload = json.loads(data.decode("utf-8"))
         except UnicodeDecodeError:
             reason = "not UTF-8 text"
         except json.JSONDecodeError as error:
-            reason = f"not complete JSON ({error.msg} at line " \
-                     f"{error.lineno} column {error.colno})"
+            reason = (f"not complete JSON ({error.msg} at line "
+                     f"{error.lineno} column {error.colno})")
         else:
             if kind is None or isinstance(payload, kind):
                 return payload

@@ -16,8 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .errors import DataError, MoEVAEValueError, bad_type, bad_value, \
-    short_repr
+from .errors import DataError, MoEVAEValueError, bad_type, bad_value, short_repr
 from .fileio import read_json, write_json
 
 logger = logging.getLogger("moevae")
@@ -138,8 +137,8 @@ class History:
         FileNotFoundError if there is no file.
         """
         payload = read_json(file_name, EXPECTED_FILE)
-        if isinstance(payload, dict) and "history" not in payload and \
-                all(isinstance(value, dict) for value in payload.values()):
+        if (isinstance(payload, dict) and "history" not in payload and
+                all(isinstance(value, dict) for value in payload.values())):
             key = "train" if name is None else name
             if key not in payload:
                 raise DataError(f"{file_name}: no {key!r} history (it holds "
@@ -151,8 +150,8 @@ class History:
         problem = _payload_problem(payload)
         if problem:
             raise DataError(f"{where}: {problem}; expected {EXPECTED_FILE}")
-        if name is not None and payload["name"] != name and \
-                where == str(file_name):
+        if (name is not None and payload["name"] != name and
+                where == str(file_name)):
             raise DataError(f"{file_name}: holds the history "
                             f"{payload['name']!r}, not {name!r}")
         return cls.from_dict(payload)
@@ -189,6 +188,6 @@ def _payload_problem(payload: Any) -> Optional[str]:
         if not isinstance(values, dict) or not all(
                 value is None or isinstance(value, numbers.Real)
                 for value in values.values()):  # null: a NaN written strictly
-            return f"step {step!r}: values {values!r} are not " \
-                   "{metric: number}"
+            return (f"step {step!r}: values {values!r} are not "
+                   "{metric: number}")
     return None

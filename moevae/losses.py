@@ -150,8 +150,8 @@ class ManagerLoss:
         probs = full_precision(probs)
         expected_expert_loss = (losses * probs).sum(dim=1).mean(dim=0)
         balancing_loss = self.balancing_loss(probs)
-        combined = expected_expert_loss + \
-            self.balancing_weight * balancing_loss
+        combined = (expected_expert_loss +
+            self.balancing_weight * balancing_loss)
         return combined, {"expected_expert_loss": expected_expert_loss,
                           "balancing_loss": balancing_loss}
 

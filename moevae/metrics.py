@@ -100,8 +100,8 @@ class ScikitLearnMetric:
 
     def __init__(self, name: str, threshold: float = 0.5,
                  with_logit: bool = True, **kwargs):
-        self.name, self.threshold, self.with_logit = name, threshold, \
-            with_logit
+        self.name, self.threshold, self.with_logit = (name, threshold,
+            with_logit)
         self.kwargs = kwargs
 
     def __call__(self, y_pred: torch.Tensor, y: torch.Tensor) -> float:
@@ -142,9 +142,15 @@ def named_metrics() -> Dict[str, Metric]:
     return named
 
 
-__all__ = ["accuracy", "multiclass_dice", "pearson_correlation",
-           "BinaryClassificationMetric", "ScikitLearnMetric", "FBetaScore",
-           "named_metrics"]
+__all__ = [
+    "BinaryClassificationMetric",
+    "FBetaScore",
+    "ScikitLearnMetric",
+    "accuracy",
+    "multiclass_dice",
+    "named_metrics",
+    "pearson_correlation",
+]
 
 
 def resolve_metrics(metrics: Optional[Sequence[Any]]
@@ -160,8 +166,8 @@ def resolve_metrics(metrics: Optional[Sequence[Any]]
     """
     if metrics is None:
         return {}
-    if isinstance(metrics, (str, bytes)) or callable(metrics) or \
-            not hasattr(metrics, "__iter__"):
+    if (isinstance(metrics, (str, bytes)) or callable(metrics) or
+            not hasattr(metrics, "__iter__")):
         raise bad_type("metrics", metrics, "a list of metric names or "
                        "callables metric(outputs, *targets)")
     registry = named_metrics()

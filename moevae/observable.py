@@ -26,8 +26,18 @@ import contextlib
 import enum
 import inspect
 import logging
-from typing import Any, Callable, ContextManager, Dict, Iterable, List, \
-    Optional, Set, Tuple, Union
+from typing import (
+    Any,
+    Callable,
+    ContextManager,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Set,
+    Tuple,
+    Union,
+)
 
 from .errors import bad_type, bad_value
 
@@ -71,8 +81,8 @@ class RemovableHandle:
 
     def __init__(self, observable: "Observable", signal: Signal,
                  observer: Observer):
-        self.observable, self.signal, self.observer = \
-            observable, signal, observer
+        self.observable, self.signal, self.observer = (
+            observable, signal, observer)
 
     def remove(self) -> None:
         self.observable.remove_observer(self.signal, self.observer)
@@ -176,8 +186,8 @@ class Observable:
     def _call(self, observer: Observer, message: SignalObject,
               strict: bool, guarded: bool = True) -> Any:
         try:
-            with self.observer_guard() if guarded else \
-                    contextlib.nullcontext():
+            with (self.observer_guard() if guarded else
+                    contextlib.nullcontext()):
                 return observer(message)
         except Exception:
             if strict:

@@ -9,11 +9,11 @@ import sys
 import pytest
 import torch
 
-from moevae.training.checkpoint import list_checkpoints, load_checkpoint
 from moevae.errors import NonFiniteLossError
 from moevae.interfaces import DeepLearningInterface
 from moevae.losses import ManagerLoss
 from moevae.models import FusedManager, build_manager, experts
+from moevae.training.checkpoint import list_checkpoints, load_checkpoint
 from moevae.training.rng import rng_states
 from tests.support.helpers import seed_manager
 

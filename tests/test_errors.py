@@ -1,10 +1,20 @@
 """The one-line errors: their types, messages and the shared checks."""
 import pytest
 
-from moevae.errors import (CheckpointError, CheckpointWriteError, DataError,
-                           MoEVAEError, MoEVAETypeError, MoEVAEValueError,
-                           NonFiniteLossError, bad_type, bad_value,
-                           check_fraction, check_positive_int, short_repr)
+from moevae.errors import (
+    CheckpointError,
+    CheckpointWriteError,
+    DataError,
+    MoEVAEError,
+    MoEVAETypeError,
+    MoEVAEValueError,
+    NonFiniteLossError,
+    bad_type,
+    bad_value,
+    check_fraction,
+    check_positive_int,
+    short_repr,
+)
 
 
 @pytest.mark.parametrize("error, builtin", [
@@ -16,10 +26,10 @@ def test_every_error_is_ours_and_the_builtin_pynet_raised(error, builtin):
 
 
 def test_bad_value_and_bad_type_name_the_value_and_what_was_expected():
-    assert str(bad_value("lr", -1, "a number > 0")) == \
-        "lr=-1: expected a number > 0"
-    assert str(bad_value("name", "x y", "a word")) == \
-        "name='x y': expected a word"
+    assert (str(bad_value("lr", -1, "a number > 0")) ==
+        "lr=-1: expected a number > 0")
+    assert (str(bad_value("name", "x y", "a word")) ==
+        "name='x y': expected a word")
     error = bad_type("epochs", "3", "an integer")
     assert isinstance(error, MoEVAETypeError)
     assert str(error) == "epochs='3' (str): expected an integer"

@@ -60,7 +60,7 @@ def test_seed_example_trains_and_draws_on_the_board(
     assert len(images) == epochs
     array = images[0].args[0]
     assert array.shape == (10, 1, 140, 140)
-    assert 0 <= array.min() and array.max() == pytest.approx(255)
+    assert array.min() >= 0 and array.max() == pytest.approx(255)
     assert images[0].kwargs["win"] == "sampling"
     # the seed's names are swapped: test_history holds the training losses
     steps, losses = namespace["test_history"]["loss"]
@@ -71,5 +71,5 @@ def test_seed_example_trains_and_draws_on_the_board(
     assert isinstance(validation, History)
     assert len(validation) == 0  # the example trains with_validation=False
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last == "moe_vae.py: done; the board is at " \
-        "http://localhost:8097/env/vae"  # a client-backed board keeps no log
+    assert (last == "moe_vae.py: done; the board is at "
+        "http://localhost:8097/env/vae")  # a client-backed board keeps no log

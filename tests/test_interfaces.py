@@ -316,10 +316,10 @@ def test_a_gpu_index_not_visible_here_is_one_line(monkeypatch):
 ])
 def test_arguments_that_would_be_ignored_are_refused(options, message):
     model = torch.nn.Linear(3, 1)
-    settings = dict(model=model, optimizer=torch.optim.SGD(
-        model.parameters(), lr=0.5)) if "loss" in options or \
-        "momentum" in options or "optimizer_name" in options else \
-        dict(model=model, loss_name="MSELoss")
+    settings = (dict(model=model, optimizer=torch.optim.SGD(
+        model.parameters(), lr=0.5)) if "loss" in options or
+        "momentum" in options or "optimizer_name" in options else
+        dict(model=model, loss_name="MSELoss"))
     if "loss" not in options and "optimizer" in settings:
         settings["loss_name"] = "MSELoss"
     with pytest.raises(MoEVAEError, match=message):

@@ -4,8 +4,13 @@ import pytest
 import torch
 
 from moevae.errors import MoEVAEError
-from moevae.losses import ManagerLoss, VAELoss, gaussian_nll, \
-    sigmoid_gaussian_nll, standard_normal_kl
+from moevae.losses import (
+    ManagerLoss,
+    VAELoss,
+    gaussian_nll,
+    sigmoid_gaussian_nll,
+    standard_normal_kl,
+)
 
 
 def seed_formulas(probs, x, experts, weight):
@@ -17,9 +22,9 @@ def seed_formulas(probs, x, experts, weight):
             nll = sum(0.5 * ((x[b, d] - x_pred[b, d]) / 0.5) ** 2
                       + math.log(0.5) + 0.5 * math.log(2 * math.pi)
                       for d in range(x.shape[1]))
-            kl = sum(0.5 * (z_var[b, l] + z_mu[b, l] ** 2 - 1
-                            - math.log(z_var[b, l]))
-                     for l in range(z_mu.shape[1]))
+            kl = sum(0.5 * (z_var[b, j] + z_mu[b, j] ** 2 - 1
+                            - math.log(z_var[b, j]))
+                     for j in range(z_mu.shape[1]))
             table[b, k] = nll + kl
     expected = (table * probs).sum(1).mean()
     importance = probs.sum(0)

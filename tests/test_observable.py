@@ -6,8 +6,7 @@ import torch
 
 from moevae.errors import MoEVAEError
 from moevae.observable import Observable, Signal, SignalObject, side_effect
-from tests.support.training import (data, interface, same_weights, train,
-                                    with_board)
+from tests.support.training import data, interface, same_weights, train, with_board
 
 
 @pytest.fixture
@@ -97,8 +96,8 @@ def test_side_effect_attribute_marks_an_observer(notifier, caplog):
     notifier.add_observer("after_epoch", Drawing())
     with caplog.at_level(logging.ERROR, logger="moevae"):
         notifier.notify_observers("after_epoch")
-    assert len([r for r in caplog.records if "failed" in r.getMessage()]) \
-        == 2
+    assert (len([r for r in caplog.records if "failed" in r.getMessage()])
+        == 2)
 
 
 def test_side_effect_must_be_a_bool(notifier):

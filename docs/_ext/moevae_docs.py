@@ -104,11 +104,12 @@ class BoardServer:
         self.process: Optional[subprocess.Popen] = None
 
     def start(self, timeout: float = 60.0) -> bool:
-        log = open(self.env_path.parent / "board.log", "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "moevae", "board", "--port",
-             str(self.port), "--env-path", str(self.env_path)],
-            stdout=log, stderr=subprocess.STDOUT)
+        # the server writes to its own copy of the file's descriptor
+        with open(self.env_path.parent / "board.log", "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "moevae", "board", "--port",
+                 str(self.port), "--env-path", str(self.env_path)],
+                stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.process.poll() is None:
             with contextlib.suppress(OSError), socket.create_connection(

@@ -13,8 +13,8 @@ import torch
 
 from ..errors import CheckpointError
 from ..fileio import atomic_save, write_json
-from .scores import ClusteringScores, manager_clusters, score_clustering
 from ..training.loading import model_input_dim
+from .scores import ClusteringScores, manager_clusters, score_clustering
 
 SAMPLES_PER_EXPERT = 8
 

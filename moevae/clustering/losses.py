@@ -5,8 +5,7 @@ from typing import Optional
 import torch
 
 from ..errors import MoEVAEValueError
-from ..losses import (Losses, ManagerLoss, log_probabilities,
-                      require_layer_outputs)
+from ..losses import Losses, ManagerLoss, log_probabilities, require_layer_outputs
 
 
 class WarmStartLoss(ManagerLoss):
@@ -28,8 +27,8 @@ class WarmStartLoss(ManagerLoss):
         super().__init__(balancing_weight)
         self.warm_epochs, self.anchor_weight = warm_epochs, anchor_weight
         self.kept_anchor_weight = kept_anchor_weight
-        self.consistency_weight, self.confidence = consistency_weight, \
-            confidence
+        self.consistency_weight, self.confidence = (consistency_weight,
+            confidence)
         self.epoch = 0
 
     def set_epoch(self, signal) -> None:
@@ -107,7 +106,7 @@ class ResponsibilityLoss(WarmStartLoss):
         expert_loss = (responsibilities * losses).sum(dim=1).mean(dim=0)
         gate_loss = -(responsibilities * log_probs).sum(dim=1).mean(dim=0)
         balancing_loss = self.balancing_loss(probs)
-        return expert_loss + gate_loss + self.balancing_weight * \
+        return (expert_loss + gate_loss + self.balancing_weight *
             balancing_loss, {"expected_expert_loss": expert_loss,
                              "gate_loss": gate_loss,
-                             "balancing_loss": balancing_loss}
+                             "balancing_loss": balancing_loss})

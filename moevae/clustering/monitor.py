@@ -11,9 +11,8 @@ from typing import List
 import numpy as np
 import torch
 
-from .scores import (ClusteringScores, manager_clusters,
-                               score_clustering)
 from ..plotting.board import PANE_SIZE
+from .scores import ClusteringScores, manager_clusters, score_clustering
 
 logger = logging.getLogger("moevae")
 

@@ -85,7 +85,7 @@ def patch_grid(sample_shape: Sequence[int], patch_size: Any
         raise bad_value("patch_size", patch_size, expected) from None
     if len(sizes) != len(spatial) or not all(
             isinstance(size, (int, np.integer)) and not isinstance(size, bool)
-            and 0 < size and extent % size == 0
+            and size > 0 and extent % size == 0
             for size, extent in zip(sizes, spatial)):
         raise bad_value("patch_size", patch_size, expected)
     return tuple(extent // int(size) for size, extent in zip(sizes, spatial))
@@ -151,8 +151,8 @@ class ArrayDataset(Dataset):
         self.input_transforms = list(input_transforms or [])
         self.output_transforms = list(output_transforms or [])
         self.patch_size = None if patch_size is None else tuple(patch_size)
-        self.patch_grid: Tuple[int, ...] = () if patch_size is None else \
-            patch_grid(inputs.shape[1:], patch_size)
+        self.patch_grid: Tuple[int, ...] = (() if patch_size is None else
+            patch_grid(inputs.shape[1:], patch_size))
         self.patches_per_sample = int(np.prod(self.patch_grid))
 
     def __len__(self) -> int:

@@ -16,9 +16,9 @@ from ..errors import MoEVAEValueError, bad_type, bad_value
 # DataLoader options: the batch order ones apply to both batching paths;
 # the worker ones run the per-sample path through a torch DataLoader.
 ORDER_OPTIONS = {"drop_last", "shuffle", "generator"}
-WORKER_OPTIONS = set(inspect.signature(DataLoader).parameters) - {
-    "dataset", "batch_size", "sampler", "batch_sampler", "collate_fn"} - \
-    ORDER_OPTIONS
+WORKER_OPTIONS = (set(inspect.signature(DataLoader).parameters) - {
+    "dataset", "batch_size", "sampler", "batch_sampler", "collate_fn"} -
+    ORDER_OPTIONS)
 DATALOADER_ARGS = ORDER_OPTIONS | WORKER_OPTIONS
 
 

@@ -92,8 +92,8 @@ def sampler_order(sampler: type, dataset: ArrayDataset,
     naming the class otherwise.
     """
     name = getattr(sampler, "__name__", repr(sampler))
-    expected = "a Sampler class built as sampler(dataset) that yields " \
-               f"positions in [0, {len(dataset)})"
+    expected = ("a Sampler class built as sampler(dataset) that yields "
+               f"positions in [0, {len(dataset)})")
     options = {}
     try:
         if "generator" in inspect.signature(sampler).parameters:
@@ -106,8 +106,8 @@ def sampler_order(sampler: type, dataset: ArrayDataset,
         raise bad_value("sampler", name, f"{expected} ({error})") from None
     if len(order) == 0:
         return order.long()
-    if order.ndim != 1 or order.is_floating_point() or \
-            order.dtype == torch.bool:
+    if (order.ndim != 1 or order.is_floating_point() or
+            order.dtype == torch.bool):
         raise bad_value("sampler", name, f"{expected} (it drew a "
                         f"{order.dtype} tensor of shape {tuple(order.shape)})")
     outside = order[(order < 0) | (order >= len(dataset))]

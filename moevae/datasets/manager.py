@@ -14,14 +14,25 @@ import numpy as np
 import torch
 from torch.utils.data import Sampler
 
-from ..errors import MoEVAEValueError, bad_type, bad_value, check_fraction, \
-    check_positive_int
-from .arrays import ArrayDataset, SetItem, Transform, apply_per_sample, \
-    patch_grid, split_transforms
+from ..errors import (
+    MoEVAEValueError,
+    bad_type,
+    bad_value,
+    check_fraction,
+    check_positive_int,
+)
+from .arrays import (
+    ArrayDataset,
+    SetItem,
+    Transform,
+    apply_per_sample,
+    patch_grid,
+    split_transforms,
+)
 from .loader_options import WORKER_OPTIONS, check_dataloader_kwargs
 from .loaders import BatchLoader, TensorData
-from .sources import ArraySource, load_source
 from .rows import row_mask
+from .sources import ArraySource, load_source
 from .splits import split_indices
 
 logger = logging.getLogger("moevae")
@@ -95,8 +106,8 @@ class DataManager:
             ("input_transforms", input_transforms),
             ("output_transforms", output_transforms),
             ("data_augmentation_transforms", data_augmentation_transforms))]
-        self.input_transforms, self.output_transforms, \
-            self.data_augmentation_transforms = transforms
+        (self.input_transforms, self.output_transforms,
+         self.data_augmentation_transforms) = transforms
         if isinstance(input_path, dict):
             given = dict(metadata_path=metadata_path,
                          output_path=output_path, labels=labels,
@@ -129,12 +140,12 @@ class DataManager:
                                  projection_labels)
         self.source = source
         self.metadata = source.metadata
-        self.inputs, self.outputs, self.labels = \
-            source.inputs, source.outputs, source.labels
+        self.inputs, self.outputs, self.labels = (
+            source.inputs, source.outputs, source.labels)
         if patch_size is not None:
             patch_grid(self.inputs.shape[1:], patch_size)
-            if self.outputs is not None and \
-                    self.outputs.shape[2:] != self.inputs.shape[2:]:
+            if (self.outputs is not None and
+                    self.outputs.shape[2:] != self.inputs.shape[2:]):
                 raise bad_value("patch_size", patch_size, "inputs and "
                                 "outputs of one spatial shape (outputs: "
                                 f"{self.outputs.shape[1:]}, inputs: "
@@ -345,8 +356,8 @@ def _check_transforms(name: str, transforms: Optional[Sequence[Callable]]
                       ) -> List[Callable]:
     if transforms is None:
         return []
-    if callable(transforms) or isinstance(transforms, (str, bytes)) or \
-            not hasattr(transforms, "__iter__"):
+    if (callable(transforms) or isinstance(transforms, (str, bytes)) or
+            not hasattr(transforms, "__iter__")):
         raise bad_type(name, transforms, "a list of callables")
     transforms = list(transforms)
     for transform in transforms:

@@ -161,8 +161,8 @@ def _load_table(path: Any) -> pd.DataFrame:
     try:
         return pd.read_csv(path, sep="\t")
     except FileNotFoundError:
-        raise DataError(f"metadata_path={str(path)!r}: no such file") \
-            from None
+        raise (DataError(f"metadata_path={str(path)!r}: no such file")
+            )from None
     except (OSError, ValueError, pd.errors.ParserError) as error:
         raise DataError(f"metadata_path={str(path)!r}: not a readable "
                         f"tab-separated table ({error})") from None
@@ -179,8 +179,8 @@ def read_cached_table(path: Path, count: int, column: str, low: int,
     try:
         table = pd.read_csv(path, sep="\t")
     except (OSError, ValueError, pd.errors.ParserError) as error:
-        reason = str(error).strip().splitlines()[-1] if str(error) else \
-            type(error).__name__
+        reason = (str(error).strip().splitlines()[-1] if str(error) else
+            type(error).__name__)
         raise DataError(f"{path}: not a readable tab-separated table "
                         f"({reason}); {hint}") from None
     if column not in table or len(table) != count:
@@ -192,8 +192,8 @@ def read_cached_table(path: Path, count: int, column: str, low: int,
         raise DataError(f"{path}: no {column} value in row(s) "
                         f"{(values.index[values.isna()] + 1).tolist()[:5]} "
                         f"(of {count}); {hint}")
-    if not pd.api.types.is_integer_dtype(values) or \
-            not values.between(low, high).all():
+    if (not pd.api.types.is_integer_dtype(values) or
+            not values.between(low, high).all()):
         raise DataError(f"{path}: {column} values like "
                         f"{values.head(3).tolist()}, expected integers in "
                         f"[{low}, {high}]; {hint}")
@@ -279,9 +279,9 @@ def map_labels(name: str, values: Any, label_mapping: Optional[Dict],
     missing value, an unmapped label or a label that is not a number.
     """
     values = np.asarray(values)
-    if values.dtype == object or values.dtype.kind in "fc":
-        if pd.isna(values).any():
-            raise DataError(f"{name}: missing values; expected one "
+    if (values.dtype == object or values.dtype.kind in "fc") and (
+            pd.isna(values).any()):
+        raise DataError(f"{name}: missing values; expected one "
                             "label per row")
     if label_mapping is not None:
         if not isinstance(label_mapping, dict):
@@ -302,8 +302,8 @@ def map_labels(name: str, values: Any, label_mapping: Optional[Dict],
     except (TypeError, ValueError):
         raise DataError(f"{name}: values like {np.ravel(values)[:3].tolist()}"
                         " are not numbers; give a label_mapping") from None
-    if not continuous and values.dtype.kind == "f" and \
-            not np.array_equal(converted, values):
+    if (not continuous and values.dtype.kind == "f" and
+            not np.array_equal(converted, values)):
         fractional = np.ravel(values)[np.ravel(converted != values)][:3]
         raise DataError(f"{name}: values like {fractional.tolist()} are not "
                         "whole numbers (class labels); give "

@@ -11,11 +11,14 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import (KFold, ShuffleSplit, StratifiedKFold,
-                                     StratifiedShuffleSplit)
+from sklearn.model_selection import (
+    KFold,
+    ShuffleSplit,
+    StratifiedKFold,
+    StratifiedShuffleSplit,
+)
 
 from ..errors import DataError, MoEVAEValueError
-
 from .rows import SHOWN_VALUES, custom_sets, filter_mask, row_mask
 from .sources import ArraySource
 

@@ -84,8 +84,8 @@ class ConvGatedManager(FusedManager):
     def __init__(self, input_dim: int = 784, hidden_dim: int = 128,
                  latent_dim: int = 20, num_experts: int = 10,
                  clean_probs: bool = False):
-        side = math.isqrt(input_dim) if isinstance(input_dim, int) and \
-            input_dim > 0 else 0
+        side = (math.isqrt(input_dim) if isinstance(input_dim, int) and
+            input_dim > 0 else 0)
         if side * side != input_dim or side < 4:
             raise bad_value("input_dim", input_dim,
                             "a square number of pixels (an S x S image, "

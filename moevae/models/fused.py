@@ -21,8 +21,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as func
 
-from .global_batch import batch_noise
 from .experts import VAR_EPSILON, Manager, build_manager
+from .global_batch import batch_noise
 
 StateDict = Dict[str, torch.Tensor]
 EXPERT_KEY = "_experts.{k}.{name}"

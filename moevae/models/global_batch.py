@@ -19,9 +19,15 @@ import torch.distributed as dist
 class Share(Protocol):
     """Rows ``start:stop`` of a global batch of ``size`` rows
     (:class:`moevae.datasets.loaders.BatchShare`)."""
-    start: int
-    stop: int
-    size: int
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def stop(self) -> int: ...
+
+    @property
+    def size(self) -> int: ...
 
 
 # this rank's share while a training forward pass runs on it
@@ -49,8 +55,8 @@ def batch_sum(values: torch.Tensor) -> torch.Tensor:
     all-reduces the gradients too; elsewhere it is the plain sum.
     """
     total = values.sum(dim=0)
-    if _SHARE.get() is not None and dist.is_available() and \
-            dist.is_initialized() and dist.get_world_size() > 1:
+    if (_SHARE.get() is not None and dist.is_available() and
+            dist.is_initialized() and dist.get_world_size() > 1):
         from torch.distributed.nn.functional import all_reduce
         with warnings.catch_warnings():  # its successor has no autograd
             warnings.filterwarnings("ignore", ".*is deprecated",

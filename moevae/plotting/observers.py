@@ -68,8 +68,8 @@ def update_board(signal) -> None:
 
 
 ARRAY_KEYS = ("batch_loss", "val_pred")
-_REPORTED: "weakref.WeakKeyDictionary[Any, Set[str]]" = \
-    weakref.WeakKeyDictionary()
+_REPORTED: "weakref.WeakKeyDictionary[Any, Set[str]]" = (
+    weakref.WeakKeyDictionary())
 
 
 def as_number(value: Any) -> Tuple[Optional[float], Optional[str]]:
@@ -85,8 +85,8 @@ def as_number(value: Any) -> Tuple[Optional[float], Optional[str]]:
             return None, "a number too large for a float"
     if not isinstance(value, (np.ndarray, list, tuple)):
         return None, f"a {type(value).__name__}"
-    kind = "an array" if isinstance(value, np.ndarray) else \
-        f"a {type(value).__name__}"
+    kind = ("an array" if isinstance(value, np.ndarray) else
+        f"a {type(value).__name__}")
     try:
         array = np.asarray(value)
     except ValueError:

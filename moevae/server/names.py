@@ -19,11 +19,11 @@ def check_env_name(env: Any, name: str = "env") -> str:
     MoEVAEValueError (one line naming the value): empty or blank, over
     200 bytes in UTF-8, only dots, containing / \\ ? # % + & ' " < >, a
     control or format character, or '.json'."""
-    if not isinstance(env, str) or not env.strip() or \
-            len(env.encode("utf-8", "replace")) > MAX_ENV_NAME or \
-            env.strip(".") == "" or any(char in env for char in UNSAFE) or \
+    if (not isinstance(env, str) or not env.strip() or
+            len(env.encode("utf-8", "replace")) > MAX_ENV_NAME or
+            env.strip(".") == "" or any(char in env for char in UNSAFE) or
             ".json" in env or any(unicodedata.category(char).startswith("C")
-                                  for char in env):
+                                  for char in env)):
         raise bad_value(name, env, "a name of 1-200 bytes (UTF-8) of "
                         "printable characters, not blank, without "
                         "/ \\ ? # % + & ' \" < > or '.json' "

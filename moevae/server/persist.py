@@ -63,8 +63,10 @@ class EnvSaver:
             try:
                 text = json.dumps({"jsons": data.get("jsons", {}),
                                    "reload": data.get("reload", {})})
+                payload = text.encode()
                 atomic_save(self.env_path / f"{eid}.json",
-                            lambda handle: handle.write(text.encode()))
+                            lambda handle, payload=payload: handle.write(
+                                payload))
             except (OSError, TypeError, ValueError) as error:
                 logger.warning("cannot save environment %r (%s); retrying",
                                eid, error)

@@ -35,8 +35,8 @@ def keep_freed_memory() -> bool:
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        applied = libc.mallopt(M_MMAP_THRESHOLD, MMAP_BYTES) == 1 and \
-            libc.mallopt(M_TRIM_THRESHOLD, HELD_BYTES) == 1
+        applied = (libc.mallopt(M_MMAP_THRESHOLD, MMAP_BYTES) == 1 and
+            libc.mallopt(M_TRIM_THRESHOLD, HELD_BYTES) == 1)
     except (OSError, AttributeError) as error:
         logger.debug("malloc tuning skipped: %s", error)
         return False

@@ -8,6 +8,7 @@ value, and changes nothing.
 - the optimizer class and its parameter groups
   (:func:`~moevae.training.hyperparameters.check_group_changes`).
 """
+import contextlib
 import hashlib
 import logging
 from pathlib import Path
@@ -87,8 +88,7 @@ def fingerprint(dataset: Any) -> str:
     if inputs is not None and len(rows):
         picked = rows[np.linspace(0, len(rows) - 1, min(
             len(rows), FINGERPRINT_SAMPLES)).astype(int)]
-        try:
+        # inputs that cannot be indexed so: the rows only
+        with contextlib.suppress(TypeError, IndexError, ValueError):
             digest.update(np.ascontiguousarray(inputs[picked]).tobytes())
-        except (TypeError, IndexError, ValueError):
-            pass  # inputs that cannot be indexed so: rows only
     return f"{len(rows)} rows/{digest.hexdigest()[:12]}"

@@ -63,5 +63,5 @@ class CompiledForward:
         warnings.warn(f"compile=True: torch.compile failed here "
                       f"({type(compiled_error).__name__}: "
                       f"{first_line[:200]}); training without it",
-                      RuntimeWarning)
+                      RuntimeWarning, stacklevel=2)
         return self.model(*args)

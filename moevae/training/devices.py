@@ -21,8 +21,8 @@ def resolve_device(device: Union[str, torch.device, None],
     global _warned_no_cuda
     if device is None:
         device = "cuda" if use_cuda else "cpu"
-    if isinstance(device, str) and device not in ("auto", "cpu", "cuda") \
-            and not device.startswith("cuda:"):
+    if (isinstance(device, str) and device not in ("auto", "cpu", "cuda")
+            and not device.startswith("cuda:")):
         raise bad_value("device", device, "'auto', 'cpu', 'cuda' or "
                         "'cuda:N'")
     if device == "auto":
@@ -38,8 +38,8 @@ def resolve_device(device: Union[str, torch.device, None],
                           "training on the CPU", RuntimeWarning, stacklevel=3)
             _warned_no_cuda = True
         return torch.device("cpu")
-    if device.type == "cuda" and (device.index or 0) >= \
-            torch.cuda.device_count():
+    if (device.type == "cuda" and (device.index or 0) >=
+            torch.cuda.device_count()):
         count = torch.cuda.device_count()
         raise bad_value("device", str(device), f"cuda:0 to cuda:{count - 1} "
                         f"({count} GPU(s) visible here)")

@@ -29,10 +29,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from ..errors import MoEVAEValueError, NonFiniteLossError, bad_value
-from .compiling import CompiledForward
 from ..datasets.loaders import BatchShare
+from ..errors import MoEVAEValueError, NonFiniteLossError, bad_value
 from ..models.global_batch import sharded_batch
+from .compiling import CompiledForward
 from .distributed import Distributed
 from .precision import autocast, full_precision
 from .totals import EpochTotals
@@ -235,8 +235,8 @@ def parse_outputs(items: Any, what: str) -> Tuple[Any, Optional[dict]]:
 def to_device(data: Any, device: torch.device) -> Any:
     if isinstance(data, (list, tuple)):
         return [to_device(item, device) for item in data]
-    return data.to(device, non_blocking=True) if torch.is_tensor(data) \
-        else data
+    return (data.to(device, non_blocking=True) if torch.is_tensor(data)
+        else data)
 
 
 def as_scalar(value: Any, device: torch.device) -> torch.Tensor:

@@ -5,9 +5,9 @@ from typing import Dict
 import pytest
 import torch
 
-from moevae.training.checkpoint import save_checkpoint
 from moevae.models import FusedManager
 from moevae.models.convolutional import ConvGatedManager
+from moevae.training.checkpoint import save_checkpoint
 
 EXPERTS, HIDDEN, LATENT = 3, 16, 4
 

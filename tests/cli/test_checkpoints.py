@@ -1,11 +1,11 @@
 import pytest
 import torch
 
-from moevae.training.checkpoint import save_checkpoint
 from moevae.cli.checkpoints import choose_device
-from moevae.training.loading import find_checkpoint, load_trained_model
 from moevae.errors import CheckpointError, MoEVAEValueError
 from moevae.models import FusedManager, Manager
+from moevae.training.checkpoint import save_checkpoint
+from moevae.training.loading import find_checkpoint, load_trained_model
 
 
 @pytest.fixture
@@ -19,8 +19,8 @@ def folder(tmp_path):
 
 
 def test_a_file_is_itself(folder):
-    assert find_checkpoint(folder / "model_0_epoch_2.pth") == \
-        folder / "model_0_epoch_2.pth"
+    assert (find_checkpoint(folder / "model_0_epoch_2.pth") ==
+        folder / "model_0_epoch_2.pth")
 
 
 def test_a_folder_gives_its_newest_then_its_best(folder):

@@ -31,13 +31,13 @@ def test_unknown_command_is_one_line(capsys):
 
 def test_warnings_print_as_one_clean_line_then_are_restored(capsys):
     before = warnings.showwarning
-    with mock.patch.dict(COMMANDS, warn=("tests.support.warning_command", "")), \
-            warnings.catch_warnings():
+    with (mock.patch.dict(COMMANDS, warn=("tests.support.warning_command", "")),
+            warnings.catch_warnings()):
         warnings.simplefilter("always")
         assert main(["warn"]) == 0
     err = capsys.readouterr().err
-    assert err == "moevae: warning: first line second line of the same " \
-        "warning\n"
+    assert (err == "moevae: warning: first line second line of the same "
+        "warning\n")
     assert warnings.showwarning is before
 
 

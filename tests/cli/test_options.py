@@ -6,9 +6,15 @@ import json
 import pytest
 
 from moevae.cli import options
-from moevae.cli.options import (FIXED_ON_RESUME, board_text, config_of,
-                                integer_at_least, parse, positive_float)
-from moevae.cli.parsing import BoardAddress, DEFAULT_BOARD
+from moevae.cli.options import (
+    FIXED_ON_RESUME,
+    board_text,
+    config_of,
+    integer_at_least,
+    parse,
+    positive_float,
+)
+from moevae.cli.parsing import DEFAULT_BOARD, BoardAddress
 
 
 @pytest.fixture(autouse=True)

@@ -3,9 +3,16 @@ import argparse
 
 import pytest
 
-from moevae.cli.parsing import (DEFAULT_BOARD, BoardAddress, OneLineParser,
-                                board_address, env_name, integer_in_range,
-                                port_number, server_url)
+from moevae.cli.parsing import (
+    DEFAULT_BOARD,
+    BoardAddress,
+    OneLineParser,
+    board_address,
+    env_name,
+    integer_in_range,
+    port_number,
+    server_url,
+)
 
 
 def test_an_error_is_one_line_with_exit_status_2(capsys):

@@ -116,8 +116,8 @@ def bad_input(tmp_path, kind, digits):
         return path, r"no image in it \(shape \(0, 784\)\)"
     if kind == "0-255 floats":
         np.save(path, digits.astype(np.float32))
-        return path, r"values from 0 to 255, expected floats in \[0, 1\] " \
-            r"\(divide by 255\?\)"
+        return (path, r"values from 0 to 255, expected floats in \[0, 1\] "
+            r"\(divide by 255\?\)")
     if kind == "negative":
         np.save(path, -digits.astype(np.int16))
         return path, "int16 values from -255 to 0, expected 0-255"

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from moevae.clustering.generation import decode_samples, grid_columns, sample_grid
 from moevae.errors import MoEVAEError
-from moevae.clustering.generation import (decode_samples, grid_columns,
-                                          sample_grid)
 from moevae.models import FusedManager
 
 

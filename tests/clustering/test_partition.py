@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moevae.errors import DataError
 from moevae.clustering.partition import partition_table
+from moevae.errors import DataError
 
 
 @pytest.mark.parametrize("content, message", [
@@ -23,8 +23,8 @@ def test_a_cached_partition_that_does_not_fit_is_refused(tmp_path, content,
         partition_table(str(tmp_path / "m.tsv"), np.zeros((4, 784)),
                         tmp_path, seed=0)
     assert "\n" not in str(error.value)
-    assert "partition.tsv" in str(error.value) and "delete it" in \
-        str(error.value)
+    assert ("partition.tsv" in str(error.value) and "delete it" in
+        str(error.value))
 
 
 def test_a_fitting_cached_partition_is_reused(tmp_path, caplog):
@@ -72,8 +72,8 @@ def test_umap_partition_is_deterministic_informative_and_label_free(
     ({"flat": True}, r"images='an array of shape \(50,\)': expected"),
 ])
 def test_bad_partition_requests_are_one_line(kwargs, message):
-    from moevae.errors import MoEVAEValueError
     from moevae.clustering.partition import embedding_partition
+    from moevae.errors import MoEVAEValueError
     count = kwargs.pop("count", 50)
     images = np.zeros((count, 16))
     if kwargs.pop("nan", False):

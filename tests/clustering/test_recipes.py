@@ -5,14 +5,14 @@ import pytest
 import torch
 
 from moevae.cli import train as train_cli
-from moevae.datasets import fetch_minst
-from moevae.errors import MoEVAEError
 from moevae.clustering.evaluation import evaluate
-from moevae.training.loading import load_model
 from moevae.clustering.losses import WarmStartLoss
-from moevae.losses import ManagerLoss
 from moevae.clustering.partition import embedding_partition
 from moevae.clustering.recipes import get_recipe
+from moevae.datasets import fetch_minst
+from moevae.errors import MoEVAEError
+from moevae.losses import ManagerLoss
+from moevae.training.loading import load_model
 from tests.support.helpers import sample_subset
 
 
@@ -47,8 +47,8 @@ def test_warm_start_loss_follows_the_epochs():
     partition = torch.tensor([0, 1, 2, 1])
     warm, parts = loss(probs, x, partition)
     per_expert = ManagerLoss.stacked_losses(loss.layer_outputs, x)
-    expected = per_expert[torch.arange(4), partition].mean() + 10 * \
-        torch.nn.functional.nll_loss(probs.log(), partition)
+    expected = (per_expert[torch.arange(4), partition].mean() + 10 *
+        torch.nn.functional.nll_loss(probs.log(), partition))
     torch.testing.assert_close(warm, expected)
     loss.set_epoch(type("S", (), {"epoch": 2})())
     later, parts = loss(probs, x, partition)

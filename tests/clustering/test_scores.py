@@ -6,8 +6,12 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from moevae.clustering.scores import (clustering_accuracy, manager_clusters,
-                                      manager_probabilities, score_clustering)
+from moevae.clustering.scores import (
+    clustering_accuracy,
+    manager_clusters,
+    manager_probabilities,
+    score_clustering,
+)
 from moevae.errors import MoEVAEError
 from moevae.models import FusedManager
 

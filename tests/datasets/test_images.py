@@ -30,7 +30,7 @@ def test_any_array_is_taken_or_refused_with_one_line(array):
     else:
         assert inputs.dtype == np.float32 and inputs.shape[1:] == (4,)
         assert len(inputs) >= 1
-        assert 0 <= inputs.min() and inputs.max() <= 1
+        assert inputs.min() >= 0 and inputs.max() <= 1
 
 
 def test_non_square_models_take_flat_arrays_only():

@@ -2,14 +2,17 @@
 import pytest
 import torch
 
+from moevae.datasets.loader_options import (
+    DATALOADER_ARGS,
+    ORDER_OPTIONS,
+    WORKER_OPTIONS,
+    check_dataloader_kwargs,
+)
 from moevae.errors import MoEVAETypeError, MoEVAEValueError
-from moevae.datasets.loader_options import (DATALOADER_ARGS, ORDER_OPTIONS,
-                                            WORKER_OPTIONS,
-                                            check_dataloader_kwargs)
 
 
 def test_the_option_sets_split_the_dataloader_arguments():
-    assert ORDER_OPTIONS == {"drop_last", "shuffle", "generator"}
+    assert {"drop_last", "shuffle", "generator"} == ORDER_OPTIONS
     assert {"num_workers", "pin_memory", "timeout"} <= WORKER_OPTIONS
     assert not {"dataset", "batch_size", "sampler", "batch_sampler",
                 "collate_fn"} & DATALOADER_ARGS

@@ -3,8 +3,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from torch.utils.data import BatchSampler, RandomSampler, SequentialSampler, \
-    WeightedRandomSampler
+from torch.utils.data import (
+    BatchSampler,
+    RandomSampler,
+    SequentialSampler,
+    WeightedRandomSampler,
+)
 
 from moevae.datasets import DataManager
 from moevae.errors import MoEVAEError

@@ -32,8 +32,8 @@ def test_folds_are_stratified_disjoint_and_cover(mnist):
     for train, validation in zip(manager["train"], manager["validation"]):
         assert not set(train.indices) & set(validation.indices)
         assert len(train) + len(validation) == 700
-        shares = np.bincount(labels[validation.indices], minlength=10) / \
-            len(validation)
+        shares = (np.bincount(labels[validation.indices], minlength=10) /
+            len(validation))
         overall = np.bincount(labels, minlength=10) / len(labels)
         assert np.abs(shares - overall).max() < 0.02
         validations.append(validation.indices)
@@ -380,8 +380,8 @@ def test_worker_options_run_the_per_sample_path_through_a_dataloader():
     assert [len(batch.inputs) for batch in batches] == [4, 4]
     np.testing.assert_array_equal(torch.cat([b.inputs for b in batches]),
                                   inputs[:8])
-    assert torch.cat([b.labels for b in batches]).tolist() == \
-        labels[:8].tolist()
+    assert (torch.cat([b.labels for b in batches]).tolist() ==
+        labels[:8].tolist())
 
 
 def test_pynet_mask_helpers():

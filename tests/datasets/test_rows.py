@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moevae.errors import DataError, MoEVAEError
 from moevae.datasets.rows import custom_sets, filter_mask, kept_rows, row_mask
+from moevae.errors import DataError, MoEVAEError
 
 TABLE = pd.DataFrame({"site": ["A", "B", "A", "C"], "age": [1, 2, 3, 4]})
 

@@ -4,19 +4,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from moevae.datasets.sources import (
+    ArraySource,
+    load_source,
+    map_labels,
+    read_cached_table,
+)
 from moevae.errors import DataError, MoEVAETypeError
-from moevae.datasets.sources import (ArraySource, load_source, map_labels,
-                                     read_cached_table)
 
 HINT = "rebuild it with --rebuild"
 
 
 def write_set(folder, inputs=None, table=None, outputs=None):
-    inputs = np.arange(12, dtype=np.float32).reshape(6, 2) \
-        if inputs is None else inputs
-    table = pd.DataFrame({"digit": ["a", "b", "a", "c", "b", "a"],
-                          "site": [1, 1, 2, 2, 3, 3]}) if table is None \
-        else table
+    inputs = (np.arange(12, dtype=np.float32).reshape(6, 2)
+        if inputs is None else inputs)
+    table = (pd.DataFrame({"digit": ["a", "b", "a", "c", "b", "a"],
+                          "site": [1, 1, 2, 2, 3, 3]}) if table is None
+        else table)
     np.save(folder / "x.npy", inputs)
     table.to_csv(folder / "meta.tsv", sep="\t", index=False)
     paths = [folder / "x.npy", folder / "meta.tsv", None]

@@ -13,8 +13,8 @@ from typing import ClassVar
 
 import pytest
 
-from tests.support.browser import CHROMIUM, Browser
 from tests.docs.crawl import broken_references
+from tests.support.browser import CHROMIUM, Browser
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(path.stem for path in (ROOT / "examples").glob("*.py"))

@@ -28,8 +28,8 @@ def test_study_prints_the_table_and_reuses_finished_runs(tmp_path,
     lines = done.stdout.splitlines()
     assert sum(line.startswith("seed seed ") for line in lines) == 2
     assert lines[-1].startswith("| `pynet-example` | - | ")  # no start partition
-    assert "| 0 of 2 |" in lines[-1] or "| 1 of 2 |" in lines[-1] or \
-        "| 2 of 2 |" in lines[-1]
+    assert ("| 0 of 2 |" in lines[-1] or "| 1 of 2 |" in lines[-1] or
+        "| 2 of 2 |" in lines[-1])
     runs = json.loads((tmp_path / "out.json").read_text())["runs"]["pynet-example"]
     assert [run["seed"] for run in runs] == [0, 1]
     assert all(0 <= run["acc"] <= 1 for run in runs)
@@ -43,8 +43,8 @@ def test_study_prints_the_table_and_reuses_finished_runs(tmp_path,
     assert "is a run with epochs=1, not 2" in other.stderr
     other = study(*flags, "--", "--learning-rate", "0.5")
     assert other.returncode != 0
-    assert "is a run with extra=[], not ['--learning-rate', '0.5']" in \
-        other.stderr
+    assert ("is a run with extra=[], not ['--learning-rate', '0.5']" in
+        other.stderr)
     # a study stopped mid-run: the run folder is resumed, not refused
     (tmp_path / "study" / "seed-seed1" / "result.json").unlink()
     again = study(*flags)

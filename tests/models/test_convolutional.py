@@ -2,11 +2,11 @@
 import pytest
 import torch
 
+from moevae.clustering.recipes import RECIPES, Recipe
 from moevae.errors import MoEVAEError
-from moevae.training.loading import model_from_state
 from moevae.losses import ManagerLoss
 from moevae.models.convolutional import ConvGatedManager, random_affine
-from moevae.clustering.recipes import RECIPES, Recipe
+from moevae.training.loading import model_from_state
 
 
 @pytest.fixture

@@ -2,8 +2,14 @@
 import pytest
 import torch
 
-from moevae.models.experts import (VAR_EPSILON, VAE, Decoder, Encoder,
-                                   Manager, build_manager)
+from moevae.models.experts import (
+    VAE,
+    VAR_EPSILON,
+    Decoder,
+    Encoder,
+    Manager,
+    build_manager,
+)
 
 
 @pytest.fixture

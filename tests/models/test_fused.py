@@ -2,8 +2,13 @@ import pytest
 import torch
 
 from moevae.losses import ManagerLoss
-from moevae.models import FusedManager, build_manager, experts, \
-    fuse_state_dict, split_state_dict
+from moevae.models import (
+    FusedManager,
+    build_manager,
+    experts,
+    fuse_state_dict,
+    split_state_dict,
+)
 
 
 @pytest.fixture
@@ -48,10 +53,10 @@ def test_outputs_losses_and_gradients_equal(pair, monkeypatch):
         loss.layer_outputs = layer_outputs
         value, parts = loss(probs, x)
         value.backward()
-        grads = split_state_dict({name: p.grad for name, p in
-                                  fused.named_parameters()}) \
+        grads = (split_state_dict({name: p.grad for name, p in
+                                  fused.named_parameters()})
             if model is fused else {name: p.grad for name, p in
-                                    reference.named_parameters()}
+                                    reference.named_parameters()})
         results.append((probs, value, parts, grads, layer_outputs))
     (p1, v1, parts1, g1, lo1), (p2, v2, parts2, g2, lo2) = results
     torch.testing.assert_close(p1, p2, rtol=1e-12, atol=1e-12)

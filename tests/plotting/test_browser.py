@@ -99,8 +99,8 @@ def test_the_first_page_lists_the_run_with_a_link(one_epoch_run,
         assert NAME in runs["text"] and "finished" in runs["text"]
         href = browser.evaluate("document.querySelector("
                                 "'.react-grid-item a').href")
-    assert href == one_epoch_run.replace("localhost", "127.0.0.1") or \
-        href.endswith(f"/env/{ENCODED}")
+    assert (href == one_epoch_run.replace("localhost", "127.0.0.1") or
+        href.endswith(f"/env/{ENCODED}"))
 
 
 def test_an_infinite_epoch_leaves_a_gap_not_a_lost_window(server_module,

@@ -11,8 +11,7 @@ import pytest
 from moevae.plotting import client as client_module
 from moevae.plotting import sender as sender_module
 from moevae.plotting.client import AsyncVisdom
-from moevae.plotting.transport import RequestRefused, ServerDown, \
-    Transport
+from moevae.plotting.transport import RequestRefused, ServerDown, Transport
 
 
 class FakeTransport:
@@ -194,8 +193,8 @@ def test_a_refused_request_is_dropped_after_one_warning(monkeypatch, caplog):
     assert transport.refused == 5  # each request once: never retried
     assert viewer.connected
     warnings = [r.message for r in caplog.records]
-    assert len(warnings) == 1 and "refused" in warnings[0] and \
-        "HTTP 500" in warnings[0] and "not answering" not in warnings[0]
+    assert (len(warnings) == 1 and "refused" in warnings[0] and
+        "HTTP 500" in warnings[0] and "not answering" not in warnings[0])
     assert sum(len(m["data"][0]["y"]) for e, m in transport.posts
                if m.get("win") == "ok") == 5
     viewer.line(Y=np.array([2.0]), X=np.array([9]), win="ok",
@@ -287,6 +286,7 @@ def test_a_bfloat16_tensor_is_taken_as_its_values():
     """numpy has no bfloat16: the call must not fail in the caller."""
     import numpy as np
     import torch
+
     from moevae.plotting.client import _copy
     copied = _copy(torch.tensor([1.5, float("inf")], dtype=torch.bfloat16))
     assert copied.dtype == np.float64 and copied[0] == 1.5

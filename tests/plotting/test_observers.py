@@ -56,8 +56,8 @@ def test_values_that_are_not_numbers_are_named_once(mock_board, mock_viewer,
                  "'huge' (a number too large for a float)",
                  "'huge_list' (a list of object)"):
         assert text in message
-    assert "expected a number or a 1-element tensor, array or list" in \
-        message
+    assert ("expected a number or a 1-element tensor, array or list" in
+        message)
     # a new key that cannot be drawn is said once too
     with caplog.at_level(logging.WARNING, logger="moevae"):
         update_board(signal_for(mock_board, epoch=2, fold=0, **values,

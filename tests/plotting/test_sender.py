@@ -56,7 +56,7 @@ def test_random_values_never_kill_the_sender(monkeypatch_module, script):
         assert time.monotonic() - start < 1.0  # never waits for the server
     assert viewer.flush(10)
     assert viewer.sender._thread.is_alive()
-    for endpoint, message in transport.posts:
+    for _, message in transport.posts:
         json.loads(json.dumps(message, allow_nan=False),
                    parse_constant=reject_constant)
     viewer.close_client(1)
@@ -90,7 +90,7 @@ def test_any_metric_values_reach_the_board_as_strict_json(monkeypatch_module,
     for epoch, values in enumerate(epochs):
         board.update_plots(values, epoch)
     assert board.close(10)
-    for endpoint, message in transport.posts:
+    for _, message in transport.posts:
         json.loads(json.dumps(message, allow_nan=False),
                    parse_constant=reject_constant)
     drawn = {m.get("win") for e, m in transport.posts}

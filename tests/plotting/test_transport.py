@@ -6,8 +6,12 @@ from unittest import mock
 import pytest
 import requests
 
-from moevae.plotting.transport import (CONNECT_TIMEOUT_S, RequestRefused,
-                                       ServerDown, Transport)
+from moevae.plotting.transport import (
+    CONNECT_TIMEOUT_S,
+    RequestRefused,
+    ServerDown,
+    Transport,
+)
 from tests.support.helpers import free_port
 
 

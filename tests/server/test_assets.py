@@ -27,16 +27,17 @@ def test_installs_every_file_and_marks_the_version(tmp_path, monkeypatch):
     count = assets.install_assets(static, tmp_path / "cache")
     assert count == sum(len(files) for files in assets.ASSETS.values())
     assert assets.missing_assets(static) == []
-    assert (static / "version.built").read_text() == \
-        assets.visdom_version()
-    assert (static / "js" / "plotly-plotly.min.js").read_text() == \
-        "plotly.js-dist-min@2.11.1 plotly.min.js"
+    assert ((static / "version.built").read_text() ==
+        assets.visdom_version())
+    assert ((static / "js" / "plotly-plotly.min.js").read_text() ==
+        "plotly.js-dist-min@2.11.1 plotly.min.js")
     assert (static / "js/mathjax/2.7.5/jax/output/SVG/jax.js").is_file()
 
 
 def test_every_file_download_scripts_fetches_is_covered():
     """The list matches visdom's own download_scripts targets."""
     import inspect
+
     from visdom.server import build
     source = inspect.getsource(build.download_scripts)
     targets = {dest.split("/")[-1] for files in assets.ASSETS.values()

@@ -11,10 +11,18 @@ from unittest import mock
 import pytest
 
 from moevae.server import launch
-from moevae.server.launch import (DEFAULT_ENV_PATH, StopError, answers,
-                                  pid_file, remove_pid_file, server_url,
-                                  start_local_server, stop_board,
-                                  stop_command, write_pid_file)
+from moevae.server.launch import (
+    DEFAULT_ENV_PATH,
+    StopError,
+    answers,
+    pid_file,
+    remove_pid_file,
+    server_url,
+    start_local_server,
+    stop_board,
+    stop_command,
+    write_pid_file,
+)
 from tests.support.helpers import free_port
 
 # a process whose command line names moevae, as `moevae board`'s does
@@ -51,8 +59,8 @@ def test_answers_tells_a_listening_port_from_a_free_one(http_server):
 
 def test_a_remote_host_gets_no_server_and_a_warning(tmp_path, caplog):
     popen = mock.create_autospec(subprocess.Popen)
-    with mock.patch.object(launch.subprocess, "Popen", popen), \
-            caplog.at_level(logging.WARNING, logger="moevae"):
+    with (mock.patch.object(launch.subprocess, "Popen", popen),
+            caplog.at_level(logging.WARNING, logger="moevae")):
         assert start_local_server("http://example.org", 8097,
                                   tmp_path / "envs") is None
     popen.assert_not_called()
@@ -70,22 +78,22 @@ def test_a_server_that_exits_at_once_is_reported_with_its_log(tmp_path,
     def popen(command, stdout, **options):
         stdout.write(b"starting\nOSError: [Errno 98] Address in use\n")
         return process
-    with mock.patch.object(launch.subprocess, "Popen", side_effect=popen), \
-            caplog.at_level(logging.WARNING, logger="moevae"):
+    with (mock.patch.object(launch.subprocess, "Popen", side_effect=popen),
+            caplog.at_level(logging.WARNING, logger="moevae")):
         assert start_local_server("http://localhost", 8097, envs) is None
-    assert "could not start a Visdom server on port 8097 (OSError: " \
-        "[Errno 98] Address in use)" in caplog.text
+    assert ("could not start a Visdom server on port 8097 (OSError: "
+        "[Errno 98] Address in use)" in caplog.text)
     process.terminate.assert_not_called()
 
 
 def test_the_stop_hint_names_the_folder_only_when_it_must(tmp_path,
                                                           monkeypatch):
     monkeypatch.delenv("MOEVAE_BOARD_ENV_PATH", raising=False)
-    assert stop_command(DEFAULT_ENV_PATH, 8097) == \
-        "moevae board --stop --port 8097"
+    assert (stop_command(DEFAULT_ENV_PATH, 8097) ==
+        "moevae board --stop --port 8097")
     folder = tmp_path / "my boards"
-    assert stop_command(folder, 9000) == \
-        f"moevae board --stop --port 9000 --env-path '{folder}'"
+    assert (stop_command(folder, 9000) ==
+        f"moevae board --stop --port 9000 --env-path '{folder}'")
     monkeypatch.setenv("MOEVAE_BOARD_ENV_PATH", str(folder))
     assert stop_command(folder, 9000) == "moevae board --stop --port 9000"
     assert stop_command(tmp_path, 9000).endswith(f"--env-path {tmp_path}")
@@ -106,8 +114,8 @@ def test_a_stale_pid_file_is_removed_and_nothing_is_signalled(tmp_path):
     gone.wait()
     path = write_pid_file(tmp_path, 8097)
     path.write_text(f"{gone.pid}\n")
-    with mock.patch.object(launch.os, "kill", wraps=os.kill) as kill, \
-            pytest.raises(StopError, match=f"its process {gone.pid} is gone"):
+    with (mock.patch.object(launch.os, "kill", wraps=os.kill) as kill,
+            pytest.raises(StopError, match=f"its process {gone.pid} is gone")):
         stop_board(tmp_path, 8097)
     assert not path.exists()
     assert all(call.args[1] == 0 for call in kill.call_args_list)

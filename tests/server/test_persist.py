@@ -65,11 +65,11 @@ def test_board_stop_stops_the_board_it_names(tmp_path, capsys):
         # the command the start-up line gives is the one that stops it
         serving = server.process.stdout.readline().decode()
         hint = serving.split("`")[1]
-        assert hint == f"moevae board --stop --port {server.port} " \
-            f"--env-path {tmp_path / 'env'}", serving
+        assert (hint == f"moevae board --stop --port {server.port} "
+            f"--env-path {tmp_path / 'env'}"), serving
         assert board_cli.main(shlex.split(hint)[2:]) == 0
-        assert f"stopped the board on port {server.port}" in \
-            capsys.readouterr().out
+        assert (f"stopped the board on port {server.port}" in
+            capsys.readouterr().out)
         server.process.wait(10)
         assert (tmp_path / "env" / "stopped.json").is_file()
         assert not (tmp_path / "env" / f"board-{server.port}.pid").exists()

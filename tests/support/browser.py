@@ -93,8 +93,8 @@ class Browser:
             panes = json.loads(self.evaluate(PANES_JS) or "[]")
             if panes != last:
                 last, since = panes, time.monotonic()
-            elif len(panes) >= at_least and \
-                    time.monotonic() - since >= settle_s:
+            elif (len(panes) >= at_least and
+                    time.monotonic() - since >= settle_s):
                 return panes
             time.sleep(0.3)
         return last or []
@@ -105,10 +105,10 @@ def overlaps(panes: list, tolerance: float = 1.0) -> list:
     found = []
     for i, a in enumerate(panes):
         for b in panes[i + 1:]:
-            width = min(a["x"] + a["width"], b["x"] + b["width"]) - \
-                max(a["x"], b["x"])
-            height = min(a["y"] + a["height"], b["y"] + b["height"]) - \
-                max(a["y"], b["y"])
+            width = (min(a["x"] + a["width"], b["x"] + b["width"]) -
+                max(a["x"], b["x"]))
+            height = (min(a["y"] + a["height"], b["y"] + b["height"]) -
+                max(a["y"], b["y"]))
             if width > tolerance and height > tolerance:
                 found.append((a["title"], b["title"]))
     return found

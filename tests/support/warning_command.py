@@ -7,5 +7,6 @@ class DemoWarning(UserWarning):
 
 
 def main(argv):
-    warnings.warn("first line\n  second line of the same warning", DemoWarning)
+    warnings.warn("first line\n  second line of the same warning", DemoWarning,
+                  stacklevel=2)
     return 0

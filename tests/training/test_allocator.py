@@ -8,8 +8,8 @@ from unittest import mock
 import pytest
 import torch
 
-from moevae.training import allocator
 from moevae.interfaces import DeepLearningInterface
+from moevae.training import allocator
 from tests.support.training import interface, train
 from tests.test_interfaces import regression_manager
 

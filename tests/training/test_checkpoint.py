@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from moevae.training import checkpoint as ckpt
 from moevae.errors import CheckpointError, CheckpointWriteError, MoEVAEError
 from moevae.interfaces import DeepLearningInterface
 from moevae.models import FusedManager, build_manager
+from moevae.training import checkpoint as ckpt
 from tests.test_interfaces import linear_interface, regression_manager
 
 
@@ -36,13 +36,13 @@ def train_with_failing_save(tmp_path, monkeypatch, error):
 def test_disk_full_is_clear_and_keeps_the_previous(tmp_path, monkeypatch):
     message = train_with_failing_save(tmp_path, monkeypatch, OSError(
         errno.ENOSPC, "No space left on device"))
-    assert "cannot write checkpoint" in message and "model_0_epoch_2" in \
-        message and "No space left on device" in message
+    assert ("cannot write checkpoint" in message and "model_0_epoch_2" in
+        message and "No space left on device" in message)
     assert "model_0_epoch_1.pth is intact" in message
     assert [p.name for p in ckpt.list_checkpoints(tmp_path)] == [
         "model_0_epoch_1.pth", "model_0_epoch_0.pth"]
-    assert ckpt.load_checkpoint(tmp_path / "model_0_epoch_1.pth")["epoch"] \
-        == 1
+    assert (ckpt.load_checkpoint(tmp_path / "model_0_epoch_1.pth")["epoch"]
+        == 1)
     assert not list(tmp_path.glob(".*.tmp"))
 
 

@@ -1,7 +1,6 @@
 """The training device: names checked in one line, a missing GPU warns
 once and gives the CPU."""
 import warnings
-from unittest import mock
 
 import pytest
 import torch

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-from moevae.training.checkpoint import list_checkpoints
 from moevae.datasets import DataManager
 from moevae.datasets.loaders import BatchShare
 from moevae.models.global_batch import batch_noise, sharded_batch
+from moevae.training.checkpoint import list_checkpoints
 from moevae.training.distributed import Distributed
 from tests.support.helpers import free_port
 
@@ -237,8 +237,8 @@ def test_two_nodes_rendezvous_on_one_machine(tmp_path, mnist_dir):
         env=environment()) for rank in (0, 1)]
     outputs = [node.communicate(timeout=300) for node in nodes]
     assert [node.returncode for node in nodes] == [0, 0], outputs[0][1][-2000:]
-    assert list_checkpoints(tmp_path / "run" / "checkpoints")[0].name == \
-        "model_0_epoch_0.pth"
+    assert (list_checkpoints(tmp_path / "run" / "checkpoints")[0].name ==
+        "model_0_epoch_0.pth")
 
 
 @pytest.mark.slow

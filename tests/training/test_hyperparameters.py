@@ -5,10 +5,13 @@ import pytest
 import torch
 
 from moevae.errors import MoEVAEValueError
-from moevae.training.hyperparameters import (apply_changed_groups,
-                                             check_group_changes,
-                                             group_settings, plain,
-                                             scheduler_settings)
+from moevae.training.hyperparameters import (
+    apply_changed_groups,
+    check_group_changes,
+    group_settings,
+    plain,
+    scheduler_settings,
+)
 
 
 def adam(**options):
@@ -40,8 +43,8 @@ def test_changed_settings_are_put_back_with_their_type(caplog):
     assert sorted(changed) == ["betas", "lr"]
     assert group["lr"] == 0.5 and group["initial_lr"] == 0.5
     assert group["betas"] == (0.7, 0.9)  # a tuple, as torch keeps it
-    assert "resume: lr 0.5 in parameter group 0 (the saved run had 0.1)" \
-        in caplog.text
+    assert ("resume: lr 0.5 in parameter group 0 (the saved run had 0.1)"
+        in caplog.text)
 
 
 def test_unchanged_or_unknown_settings_change_nothing():

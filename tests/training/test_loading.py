@@ -7,9 +7,13 @@ from moevae.models import FusedManager
 from moevae.models.convolutional import ConvGatedManager
 from moevae.models.experts import Manager
 from moevae.training.checkpoint import save_checkpoint
-from moevae.training.loading import (checkpoint_candidates, find_checkpoint,
-                                     load_trained_model, model_from_state,
-                                     model_input_dim)
+from moevae.training.loading import (
+    checkpoint_candidates,
+    find_checkpoint,
+    load_trained_model,
+    model_from_state,
+    model_input_dim,
+)
 
 
 def fused(seed=0):

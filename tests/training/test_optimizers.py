@@ -57,6 +57,6 @@ def test_unknown_options_are_refused_in_one_line(options, unknown):
 @pytest.mark.parametrize("learning_rate", [0, -0.1, True, "0.1",
                                           float("nan"), None])
 def test_a_learning_rate_that_is_not_positive_is_refused(learning_rate):
-    with pytest.raises(MoEVAEValueError, match=rf"^learning_rate="
+    with pytest.raises(MoEVAEValueError, match=r"^learning_rate="
                        r".*: expected a number > 0$"):
         build_optimizer("Adam", parameters(), learning_rate, {})

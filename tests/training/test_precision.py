@@ -5,8 +5,13 @@ import pytest
 import torch
 
 from moevae.errors import MoEVAEValueError
-from moevae.training.precision import (PRECISIONS, autocast, check_precision,
-                                       full_precision, precision_flags)
+from moevae.training.precision import (
+    PRECISIONS,
+    autocast,
+    check_precision,
+    full_precision,
+    precision_flags,
+)
 from tests.support.training import interface, train
 
 CPU = torch.device("cpu")
@@ -46,10 +51,9 @@ def test_only_tf32_touches_the_flags(precision):
 
 def test_tf32_flags_are_set_inside_and_put_back_even_on_error():
     before = tf32_flags()
-    with pytest.raises(RuntimeError, match="boom"):
-        with precision_flags("tf32", CUDA):
-            assert tf32_flags() == (True, True)
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), precision_flags("tf32", CUDA):
+        assert tf32_flags() == (True, True)
+        raise RuntimeError("boom")
     assert tf32_flags() == before
 
 

@@ -5,8 +5,7 @@ import torch
 
 from moevae.datasets import DataManager
 from moevae.errors import MoEVAEValueError
-from moevae.training.prediction import (check_logit_function, finish,
-                                        arrays_of_test_set)
+from moevae.training.prediction import arrays_of_test_set, check_logit_function, finish
 
 
 def test_finish_concatenates_and_applies_the_logit_function():

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from moevae.training.checkpoint import list_checkpoints, load_checkpoint
 from moevae.cli import train as train_cli
 from moevae.errors import TrainingInterrupted
 from moevae.interfaces import DeepLearningInterface
 from moevae.losses import ManagerLoss
 from moevae.models import FusedManager
+from moevae.training.checkpoint import list_checkpoints, load_checkpoint
 from tests.support.helpers import seed_manager
 
 pytestmark = pytest.mark.slow
@@ -50,8 +50,8 @@ def final_state(run_dir):
 def assert_same_weights(state, expected):
     for key, tensor in expected["model"].items():
         assert torch.equal(state["model"][key], tensor), key
-    assert state["histories"]["train"]["history"][-1][1]["loss"] == \
-        expected["histories"]["train"]["history"][-1][1]["loss"]
+    assert (state["histories"]["train"]["history"][-1][1]["loss"] ==
+        expected["histories"]["train"]["history"][-1][1]["loss"])
 
 
 def assert_checkpoints_readable(run_dir):
@@ -133,8 +133,8 @@ def test_sigint_checkpoints_and_says_how_to_resume(tmp_path, reference):
     assert code == 128 + signal.SIGINT
     message = [line for line in stderr.splitlines() if "SIGINT" in line]
     assert len(message) == 1 and "Traceback" not in stderr
-    assert f"resume with `moevae train --resume {run_dir / 'checkpoints'}`" \
-        in message[0]
+    assert (f"resume with `moevae train --resume {run_dir / 'checkpoints'}`"
+        in message[0])
     assert_checkpoints_readable(run_dir)
     resume_to_the_end(run_dir)
     assert_same_weights(final_state(run_dir), expected)
@@ -180,8 +180,8 @@ def test_interrupt_mid_epoch_in_process(tmp_path, mnist_dir):
         broken.training(manager(), nb_epochs=3,
                         checkpointdir=str(tmp_path / "b"), fold_index=0,
                         with_validation=False)
-    assert list_checkpoints(tmp_path / "b")[0].name == \
-        "model_0_epoch_0_sample_250.pth"
+    assert (list_checkpoints(tmp_path / "b")[0].name ==
+        "model_0_epoch_0_sample_250.pth")
     resumed = small_interface()
     history, _ = resumed.training(manager(), nb_epochs=3,
                                   checkpointdir=str(tmp_path / "b"),

@@ -28,10 +28,9 @@ def test_preserved_rng_puts_every_stream_back_even_on_error():
     states = rng_states()
     expected = draws()
     set_rng_states(states)
-    with pytest.raises(ZeroDivisionError):
-        with preserved_rng():
-            draws()
-            1 / 0
+    with pytest.raises(ZeroDivisionError), preserved_rng():
+        draws()
+        raise ZeroDivisionError
     assert_same_draws(draws(), expected)
 
 

@@ -13,12 +13,11 @@ import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from moevae.training.checkpoint import list_checkpoints
 from moevae.datasets import DataManager
-from moevae.errors import CheckpointError, MoEVAEValueError, \
-    TrainingInterrupted
+from moevae.errors import CheckpointError, MoEVAEValueError, TrainingInterrupted
 from moevae.interfaces import DeepLearningInterface
 from moevae.plotting import Board, update_board
+from moevae.training.checkpoint import list_checkpoints
 
 ROWS, BATCH = 48, 8  # six batches an epoch
 
@@ -132,8 +131,8 @@ def test_a_new_learning_rate_takes_effect_on_resume(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="moevae"):
         train(resumed, tmp_path, 3, resume=True)
     assert resumed.optimizer.param_groups[0]["lr"] == 0.05
-    assert "lr 0.05 in parameter group 0 (the saved run had 0.01)" in \
-        caplog.text
+    assert ("lr 0.05 in parameter group 0 (the saved run had 0.01)" in
+        caplog.text)
     reference = interface(lr=0.01)
     switch_lr_at(reference, 2 * ROWS // BATCH, 0.05)
     train(reference, None, 3)
@@ -210,8 +209,8 @@ def test_resume_with_only_a_torn_write_starts_from_the_beginning(tmp_path,
     with caplog.at_level(logging.WARNING, logger="moevae"):
         history, _ = train(net, tmp_path, 2, resume=True)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "no complete checkpoint" in \
-        warnings[0].message
+    assert (len(warnings) == 1 and "no complete checkpoint" in
+        warnings[0].message)
     whole = interface()
     train(whole, None, 2)
     assert same_weights(net, whole) and len(history) == 2
@@ -369,12 +368,12 @@ def test_resume_never_overwrites_checkpoints_it_cannot_read(tmp_path):
 
 def test_a_folder_another_process_trains_into_is_refused(tmp_path):
     import fcntl
+
     from moevae.training.checkpoint import Checkpointer
     holder = Checkpointer(tmp_path)
-    with holder.held():
-        with pytest.raises(MoEVAEValueError, match=r"no other process "
-                           r"trains into \(held by pid \d+\)"):
-            train(interface(), tmp_path, 1)
+    with holder.held(), pytest.raises(MoEVAEValueError, match=r"no other process "
+                       r"trains into \(held by pid \d+\)"):
+        train(interface(), tmp_path, 1)
     train(interface(), tmp_path, 1)  # released: trains
     with open(tmp_path / ".lock") as handle:  # and released again
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

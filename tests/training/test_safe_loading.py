@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from moevae.training.checkpoint import load_checkpoint, model_state
 from moevae.errors import CheckpointError
+from moevae.training.checkpoint import load_checkpoint, model_state
 
 
 class Custom:
@@ -38,8 +38,8 @@ def test_whole_pickled_model_is_one_actionable_line(tmp_path, legacy):
     assert "unreadable" not in message
     assert "torch.nn.modules.linear.Linear" in message
     assert "torch.save(model)" in message
-    assert f"torch.load({str(path)!r}, weights_only=False).state_dict()" \
-        in message
+    assert (f"torch.load({str(path)!r}, weights_only=False).state_dict()"
+        in message)
 
 
 def test_other_pickled_objects_are_named(tmp_path):
@@ -63,8 +63,8 @@ def test_corrupt_file_message_is_one_clean_line(tmp_path):
     path = tmp_path / "cut.pth"
     torch.save({"w": torch.zeros(100)}, path)
     path.write_bytes(path.read_bytes()[:50])
-    with pytest.raises(CheckpointError, match="unreadable checkpoint") as \
-            error:
+    with (pytest.raises(CheckpointError, match="unreadable checkpoint") as
+            error):
         load_checkpoint(path)
     assert "\n" not in str(error.value)
 
@@ -80,8 +80,8 @@ def test_pretrained_takes_pynet_era_files(tmp_path):
     assert torch.equal(interface.model.weight, source.weight)
     whole = tmp_path / "whole.pth"
     torch.save(source, whole)
-    with pytest.raises(CheckpointError, match="torch.save\\(model\\)") as \
-            error:
+    with (pytest.raises(CheckpointError, match="torch.save\\(model\\)") as
+            error):
         DeepLearningInterface(model=torch.nn.Linear(3, 2),
                               loss=torch.nn.MSELoss(), pretrained=str(whole))
     assert "\n" not in str(error.value)

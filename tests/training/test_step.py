@@ -6,8 +6,7 @@ from moevae.datasets.arrays import DataItem
 from moevae.datasets.loaders import BatchShare
 from moevae.errors import MoEVAEValueError, NonFiniteLossError
 from moevae.models import global_batch
-from moevae.training.step import (OptimisationStep, StepResult, collect,
-                                  parse_outputs)
+from moevae.training.step import OptimisationStep, StepResult, collect, parse_outputs
 from moevae.training.totals import EpochTotals
 
 

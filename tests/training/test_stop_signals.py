@@ -56,9 +56,8 @@ def test_handlers_are_put_back_and_a_new_block_starts_clear(handlers):
 
 
 def test_handlers_are_put_back_when_the_block_raises(handlers):
-    with pytest.raises(ZeroDivisionError):
-        with StopSignals():
-            1 / 0
+    with pytest.raises(ZeroDivisionError), StopSignals():
+        raise ZeroDivisionError
     assert signal.getsignal(signal.SIGINT) is previous_handler
 
 
