@@ -43,7 +43,7 @@ def multiclass_dice(y_pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     if isinstance(y_pred, tuple):
         y_pred = y_pred[0]
     y_pred = func.softmax(y_pred, dim=1)
-    dice = 0.
+    dice = torch.zeros((), dtype=y_pred.dtype, device=y_pred.device)
     for klass in range(y_pred.shape[1]):
         pred, truth = y_pred[:, klass].flatten(), y[:, klass].flatten()
         dice += (2. * (pred * truth).sum() + 1.) / (pred.sum() + truth.sum()
@@ -100,26 +100,27 @@ class ScikitLearnMetric:
 
     def __init__(self, name: str, threshold: float = 0.5,
                  with_logit: bool = True, **kwargs):
-        self.name, self.threshold, self.with_logit = (name, threshold,
-            with_logit)
+        self.name, self.threshold = name, threshold
+        self.with_logit = with_logit
         self.kwargs = kwargs
 
     def __call__(self, y_pred: torch.Tensor, y: torch.Tensor) -> float:
         if self.with_logit:
             y_pred = torch.sigmoid(y_pred)
-        y_pred = y_pred.detach().cpu().reshape(-1).numpy()
-        y = y.detach().cpu().reshape(-1).numpy()
+        scores = y_pred.detach().cpu().reshape(-1).numpy()
+        truth = y.detach().cpu().reshape(-1).numpy()
         if self.name not in PROBABILITY_SCORES:
-            y_pred = (y_pred > self.threshold).astype(int)
+            scores = (scores > self.threshold).astype(int)
         if self.name in CONFUSION_RATES:
             tn, fp, fn, tp = sk_metrics.confusion_matrix(
-                y, y_pred, labels=[0, 1]).ravel()
+                truth, scores, labels=[0, 1]).ravel()
             counts = {"tn": tn, "fp": fp, "fn": fn, "tp": tp}
             top, bottom = CONFUSION_RATES[self.name]
             top = (top,) if isinstance(top, str) else top
             return float(sum(counts[k] for k in top) /
                          sum(counts[k] for k in bottom))
-        return float(getattr(sk_metrics, self.name)(y, y_pred, **self.kwargs))
+        return float(getattr(sk_metrics, self.name)(truth, scores,
+                                                    **self.kwargs))
 
 
 class FBetaScore(ScikitLearnMetric):

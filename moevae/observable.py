@@ -47,7 +47,7 @@ Observer = Callable[["SignalObject"], Any]
 
 def side_effect(observer: Observer) -> Observer:
     """Mark a function as a side-effect observer (see the module doc)."""
-    observer.side_effect = True
+    setattr(observer, "side_effect", True)  # noqa: B010 (a function's attribute)
     return observer
 
 
@@ -63,6 +63,8 @@ class Signal(str, enum.Enum):
 
 class SignalObject:
     """What an observer receives: the notifier and the notified values."""
+    object: Any  # the notifier (a DeepLearningInterface)
+    signal: str  # the signal's value, e.g. "after_epoch"
 
     def __init__(self, **values: Any):
         self.keys: List[str] = [key for key in values

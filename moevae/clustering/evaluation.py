@@ -13,6 +13,7 @@ import torch
 
 from ..errors import CheckpointError
 from ..fileio import atomic_save, write_json
+from ..models import experts_of, latent_dim_of
 from ..training.loading import model_input_dim
 from .scores import ClusteringScores, manager_clusters, score_clustering
 
@@ -28,7 +29,7 @@ def evaluate(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray
                               f"values per image, the data have "
                               f"{inputs.shape[1]}")
     clusters = manager_clusters(model, inputs)
-    return score_clustering(labels, clusters, len(model._experts))
+    return score_clustering(labels, clusters, len(experts_of(model)))
 
 
 def write_reports(scores: ClusteringScores, model: torch.nn.Module,
@@ -63,10 +64,10 @@ def samples_figure(model: torch.nn.Module, seed: int = 0):
     """SAMPLES_PER_EXPERT decoded N(0, I) draws per expert, one row each."""
     from matplotlib.figure import Figure
     generator = torch.Generator().manual_seed(seed)
-    latent_dim = model.latent_dim
-    z = torch.randn(SAMPLES_PER_EXPERT, latent_dim, generator=generator)
+    z = torch.randn(SAMPLES_PER_EXPERT, latent_dim_of(model),
+                    generator=generator)
     rows = [expert.decoder(z).reshape(-1, 28, 28).numpy()
-            for expert in model._experts]
+            for expert in experts_of(model)]
     grid = np.concatenate([np.concatenate(list(row), axis=1) for row in rows])
     figure = Figure(figsize=(SAMPLES_PER_EXPERT, len(rows)))
     axes = figure.subplots()

@@ -11,6 +11,7 @@ from typing import List
 import numpy as np
 import torch
 
+from ..models import experts_of
 from ..plotting.board import PANE_SIZE
 from .scores import ClusteringScores, manager_clusters, score_clustering
 
@@ -30,7 +31,7 @@ class ClusteringMonitor:
         interface = signal.object
         clusters = manager_clusters(interface.model, self.inputs)
         scores = score_clustering(self.labels, clusters,
-                                  len(interface.model._experts))
+                                  len(experts_of(interface.model)))
         self.history.append(scores)
         logger.info("clustering (held-out %d): ACC %.3f NMI %.3f ARI %.3f, "
                     "%d expert(s) under 2%%", len(self.labels), scores.acc,

@@ -185,7 +185,7 @@ class ArrayDataset(Dataset):
 def collate(samples: List[DataItem], continuous_labels: bool = False
             ) -> DataItem:
     """Stack samples into a batch as pynet does: floats, long labels."""
-    batch = []
+    batch: List[Optional[torch.Tensor]] = []
     for field in DataItem._fields:
         values = [getattr(sample, field) for sample in samples]
         if not values or values[-1] is None:

@@ -9,7 +9,7 @@ import inspect
 from typing import Any, Dict
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, TensorDataset
 
 from ..errors import MoEVAEValueError, bad_type, bad_value
 
@@ -43,7 +43,7 @@ def check_dataloader_kwargs(kwargs: Dict[str, Any]) -> Dict[str, Any]:
                if name in WORKER_OPTIONS}
     if workers:
         try:  # torch checks the options when a DataLoader is built
-            DataLoader(range(1), **workers)
+            DataLoader(TensorDataset(torch.zeros(1)), **workers)
         except (ValueError, TypeError) as error:
             reason = " ".join(str(error).split())
             raise MoEVAEValueError(f"DataLoader options {workers}: "

@@ -184,7 +184,7 @@ class BatchLoader:
             return torch.arange(size)
         if self.sampler == "random":
             return torch.randperm(size, generator=self.generator)
-        if self.sampler == "weighted_random":
+        if self.sampler == "weighted_random" and self.weights is not None:
             return torch.multinomial(self.weights, size, replacement=True,
                                      generator=self.generator)
         if inspect.isclass(self.sampler) and issubclass(self.sampler, Sampler):
@@ -231,7 +231,7 @@ class BatchLoader:
             sizes = [[len(part) for part in split] for split in parts]
             shares = [split[rank] for split in parts]
         else:
-            sizes, shares = [], chunks
+            sizes, shares = [], list(chunks)
         for index, (chunk, batch) in enumerate(zip(chunks,
                                                    self._batches(shares))):
             share = None
@@ -263,17 +263,17 @@ class BatchLoader:
     def _dataset_rows(self) -> torch.Tensor:
         if self._rows is None:
             self._rows = torch.as_tensor(self.dataset.indices).to(
-                self.tensors.device)
+                self.device)
         return self._rows
 
     def state_dict(self) -> Dict[str, Any]:
         """Generator state, and mid-epoch the epoch's order and the samples
         already drawn from it: a resumed epoch draws exactly the rest,
         whatever the batch size is then."""
-        in_epoch = self._order is not None and self.position > 0
+        order = self._order if self.position > 0 else None
         return {"generator": self.generator.get_state(),
-                "order": self._order.clone() if in_epoch else None,
-                "samples": self.position if in_epoch else 0}
+                "order": None if order is None else order.clone(),
+                "samples": 0 if order is None else self.position}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Continue from a :meth:`state_dict` (at its sample, if mid-epoch).

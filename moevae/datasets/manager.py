@@ -221,7 +221,8 @@ class DataManager:
         """Loaders of the requested sets (None for the others)."""
         if train or validation:
             self._check_fold(fold_index)
-        loaders = {"test": None, "train": None, "validation": None}
+        loaders: Dict[str, Optional[BatchLoader]] = {
+            "test": None, "train": None, "validation": None}
         if test:
             if self.dataset["test"] is None:
                 raise MoEVAEValueError(

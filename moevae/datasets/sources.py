@@ -67,9 +67,11 @@ class ArraySource:
                 part.append(array)
             preset[name] = np.arange(start, start + len(arrays[0]))
             start += len(arrays[0])
-        joined = [None if any(a is None for a in part) else
-                  _concatenate(part) for part in parts]
-        return cls(*joined, preset_sets=preset)
+        inputs, outputs, labels = (
+            None if any(a is None for a in part) else _concatenate(part)
+            for part in parts)
+        assert inputs is not None  # every present set has inputs
+        return cls(inputs, outputs, labels, preset_sets=preset)
 
 
 def _check_set(name: str, arrays: Tuple, label_mapping: Optional[Dict],

@@ -7,12 +7,13 @@ separate module run one after the other: the faithful, slower layout; see
 :class:`moevae.models.FusedManager` for the same function with stacked
 weights.
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Protocol, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as func
 
+from ..errors import bad_type
 from .global_batch import batch_noise
 
 VAR_EPSILON = 1e-5
@@ -92,3 +93,28 @@ def build_manager(input_dim: int = 784, hidden_dim: int = 128,
     experts = [VAE(input_dim, hidden_dim, latent_dim)
                for _ in range(num_experts)]
     return Manager(input_dim, hidden_dim, experts, latent_dim)
+
+
+class Expert(Protocol):
+    """What code outside the model uses of an expert: its decoder, latent
+    codes (B, latent_dim) -> pixel means (B, D) in (0, 1)."""
+
+    def decoder(self, z: torch.Tensor) -> torch.Tensor: ...
+
+
+def experts_of(model: nn.Module) -> List[Expert]:
+    """The experts of a mixture: a seed ``Manager``'s VAE modules, or a
+    FusedManager's per-expert views.
+
+    Raises MoEVAETypeError for a model without experts.
+    """
+    experts = getattr(model, "_experts", None)
+    if experts is None:
+        raise bad_type("model", model, "a mixture of experts (Manager or "
+                       "FusedManager)")
+    return list(experts)
+
+
+def latent_dim_of(model: nn.Module) -> int:
+    """The experts' latent size (the columns of the codes they decode)."""
+    return int(getattr(model, "latent_dim"))  # noqa: B009 (nn.Module typing)

@@ -15,13 +15,13 @@ weights as the seed's model. :func:`fuse_state_dict` and
 :func:`split_state_dict` convert checkpoints both ways; ``load_state_dict``
 accepts either layout, and ``model._experts[k].decoder(z)`` still works.
 """
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as func
 
-from .experts import VAR_EPSILON, Manager, build_manager
+from .experts import VAE, VAR_EPSILON, Manager, build_manager
 from .global_batch import batch_noise
 
 StateDict = Dict[str, torch.Tensor]
@@ -35,6 +35,17 @@ EXPERT_LAYERS = {  # fused name -> per-expert module path
 
 class FusedManager(nn.Module):
     """K VAE experts and their manager, weights stacked per layer."""
+
+    # registered from the stacked per-expert weights (see __init__)
+    in_weight: nn.Parameter
+    in_bias: nn.Parameter
+    latent_weight: nn.Parameter
+    latent_bias: nn.Parameter
+    dec_hidden_weight: nn.Parameter
+    dec_hidden_bias: nn.Parameter
+    dec_out_weight: nn.Parameter
+    dec_out_bias: nn.Parameter
+    linear2: nn.Linear
 
     def __init__(self, input_dim: int = 784, hidden_dim: int = 128,
                  latent_dim: int = 20, num_experts: int = 10):
@@ -141,6 +152,7 @@ class FusedManager(nn.Module):
     def from_manager(cls, manager: Manager) -> "FusedManager":
         """Fuse a seed ``Manager`` of ``VAE`` experts (weights copied)."""
         expert = manager._experts[0]
+        assert isinstance(expert, VAE)  # the seed's experts
         fused = cls(expert.encoder.linear.in_features,
                     expert.encoder.linear.out_features,
                     manager.latent_dim, len(manager._experts))
@@ -205,7 +217,8 @@ class FusedOutputs(dict):
     def __contains__(self, key) -> bool:
         return key in self.LAZY or super().__contains__(key)
 
-    def __missing__(self, key):
+    def __missing__(self, key: str) -> Any:
+        value: Any
         if key == "x_pred":
             value = torch.sigmoid(self["logits"])
         elif key == "experts_results":

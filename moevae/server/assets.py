@@ -73,8 +73,8 @@ def static_dir() -> Path:
 
 
 def visdom_version() -> str:
-    import visdom
-    return visdom.__version__
+    from importlib.metadata import version
+    return version("visdom")
 
 
 def missing_assets(static: Optional[Path] = None) -> List[str]:

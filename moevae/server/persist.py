@@ -9,15 +9,20 @@ environment, atomically, every few seconds and when the server stops
 that visdom renews on every change, so finding what changed costs no
 serialisation.
 """
+import functools
 import json
 import logging
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import IO, Any, Dict, Optional, Tuple
 
 from ..fileio import atomic_save
 
 logger = logging.getLogger("moevae.server")
 SAVE_INTERVAL_S = 2.0
+
+
+def write_bytes(data: bytes, handle: IO[bytes]) -> None:
+    handle.write(data)
 
 
 def loaded_env(env: Any) -> Optional[Dict[str, Any]]:
@@ -63,10 +68,8 @@ class EnvSaver:
             try:
                 text = json.dumps({"jsons": data.get("jsons", {}),
                                    "reload": data.get("reload", {})})
-                payload = text.encode()
                 atomic_save(self.env_path / f"{eid}.json",
-                            lambda handle, payload=payload: handle.write(
-                                payload))
+                            functools.partial(write_bytes, text.encode()))
             except (OSError, TypeError, ValueError) as error:
                 logger.warning("cannot save environment %r (%s); retrying",
                                eid, error)

@@ -32,6 +32,9 @@ class StopSignals:
 
     @property
     def name(self) -> str:
+        """The signal's name ('SIGINT'); '' when none was received."""
+        if self.signal_number is None:
+            return ""
         return signal.Signals(self.signal_number).name
 
     def agreed(self, distributed: Distributed, device: torch.device,
