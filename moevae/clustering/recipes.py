@@ -137,6 +137,11 @@ RECIPES: Dict[str, Callable[[], Recipe]] = {
     "umap-conv-anchored": lambda: Recipe(
         name="umap-conv-anchored", warm_start_epochs=5, gate="conv",
         kept_anchor_weight=100.0),
+    # ... FixMatch's consistency with the anchor kept beside it, so that
+    # confident pseudo-labels cannot pull two digits into one expert
+    "umap-conv-anchored-consistency": lambda: Recipe(
+        name="umap-conv-anchored-consistency", warm_start_epochs=5,
+        gate="conv", kept_anchor_weight=100.0, consistency_weight=100.0),
     # ... or trained EM-style toward the experts' responsibilities
     "umap-conv-em": lambda: Recipe(name="umap-conv-em", warm_start_epochs=5,
                                    gate="conv", responsibilities=True),

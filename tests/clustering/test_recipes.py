@@ -105,3 +105,11 @@ def test_a_recipe_with_an_unknown_part_is_refused(settings, message):
     from moevae.clustering.recipes import Recipe
     with pytest.raises(MoEVAEError, match=message):
         Recipe(name="r", **settings)
+
+
+def test_the_anchored_consistency_recipe_keeps_both_terms():
+    recipe = get_recipe("umap-conv-anchored-consistency")
+    loss = recipe.build_loss()
+    assert loss.kept_anchor_weight == 100.0
+    assert loss.consistency_weight == 100.0
+    assert recipe.build_model().clean_probs  # the unmoved pass is run
