@@ -19,15 +19,30 @@ before any work starts.
 import contextlib
 import logging
 import time
-from typing import (Any, Dict, Iterator, List, Optional, Sequence, Tuple,
-                    Union)
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .errors import (NonFiniteLossError, TrainingInterrupted, bad_type,
-                     bad_value, check_positive_int)
+from .datasets import DataManager
+from .errors import (
+    NonFiniteLossError,
+    TrainingInterrupted,
+    bad_type,
+    bad_value,
+    check_positive_int,
+)
 from .history import History
 from .log import console_logging, format_report
 from .losses import build_loss
@@ -41,11 +56,19 @@ from .training.loading import load_pretrained
 from .training.optimizers import optimizer_for
 from .training.precision import check_precision, precision_flags
 from .training.rng import kept_shared_state
-from .training.run import Run
-from .training.step import (NONFINITE, PROGRESS_REFRESH, OptimisationStep,
-                            StepResult, collect)
+from .training.run import Run, Scheduler
+from .training.step import (
+    NONFINITE,
+    PROGRESS_REFRESH,
+    OptimisationStep,
+    StepResult,
+    collect,
+)
 from .training.stop_signals import StopSignals
 from .training.totals import EpochTotals
+
+if TYPE_CHECKING:  # the interface draws nothing itself
+    from .plotting.board import Board
 
 logger = logging.getLogger("moevae")
 
@@ -128,7 +151,7 @@ class DeepLearningInterface(Observable):
         self.trained_model = self.distributed.wrap(self.model, self.device)
         self.keep_checkpoints = keep_checkpoints
         self.keep_freed_memory = keep_freed_memory
-        self.board: Any = None
+        self.board: Optional[Board] = None  # drawn on by its observers
         self.step = OptimisationStep(
             self.model, loss, optimizer, self.device,
             trained_model=self.trained_model, distributed=self.distributed,
@@ -154,8 +177,10 @@ class DeepLearningInterface(Observable):
                                      layer_outputs=layer_outputs)
 
     # -- training --------------------------------------------------------
-    def training(self, manager, nb_epochs: int, checkpointdir: Optional[str] = None,
-                 fold_index: Optional[int] = None, scheduler: Any = None,
+    def training(self, manager: DataManager, nb_epochs: int,
+                 checkpointdir: Optional[str] = None,
+                 fold_index: Optional[int] = None,
+                 scheduler: Optional[Scheduler] = None,
                  with_validation: bool = True, save_after_epochs: int = 1,
                  add_labels: bool = False, resume: bool = False
                  ) -> Tuple[History, Optional[History]]:
@@ -292,7 +317,7 @@ class DeepLearningInterface(Observable):
             report["val_pred"] = torch.cat(predictions).cpu().numpy()
         return report
 
-    def _fold_loaders(self, manager: Any, fold: int,
+    def _fold_loaders(self, manager: DataManager, fold: int,
                       with_validation: bool) -> Any:
         """The fold's loaders, their data on the training device; under
         torchrun one epoch order for all and a share of it for each rank."""
@@ -330,7 +355,7 @@ class DeepLearningInterface(Observable):
         return (prediction.finish(predictions, with_logit, logit_function,
                                   predict), loss, values)
 
-    def testing(self, manager: Any, with_logit: bool = False,
+    def testing(self, manager: DataManager, with_logit: bool = False,
                 logit_function: str = "softmax", predict: bool = False,
                 concat_layer_outputs: Optional[List[str]] = None) -> tuple:
         """pynet's testing: (y, X, y_true, loss, values) on the test set."""

@@ -29,18 +29,18 @@ from typing import Any, ContextManager, Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from .checkpoint import Checkpointer, checkpoint_name, load_model_state
-from ..errors import (CheckpointError, MoEVAEValueError, bad_value,
-                      check_positive_int)
+from ..datasets import DataManager
+from ..errors import CheckpointError, MoEVAEValueError, bad_value, check_positive_int
 from ..history import History
+from .checkpoint import Checkpointer, checkpoint_name, load_model_state
 from .compatibility import check_compatible, fingerprint
-from .hyperparameters import (apply_changed_groups,
-                              group_settings, scheduler_settings)
-from .rng import rng_states, set_rng_states
 from .distributed import Distributed
+from .hyperparameters import apply_changed_groups, group_settings, scheduler_settings
+from .rng import rng_states, set_rng_states
 from .totals import EpochTotals
 
 logger = logging.getLogger("moevae")
+Scheduler = torch.optim.lr_scheduler.LRScheduler  # ReduceLROnPlateau too
 
 
 @dataclass
@@ -57,7 +57,7 @@ class Run:
     distributed: Distributed
     folds: List[int]
     nb_epochs: int
-    scheduler: Any = None
+    scheduler: Optional[Scheduler] = None
     with_validation: bool = True
     save_after_epochs: int = 1
     checkpointer: Optional[Checkpointer] = None
@@ -73,9 +73,10 @@ class Run:
     # -- before any work ---------------------------------------------------
     @classmethod
     def plan(cls, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-             device: torch.device, distributed: Distributed, manager: Any,
+             device: torch.device, distributed: Distributed,
+             manager: DataManager,
              nb_epochs: int, checkpointdir: Optional[str],
-             fold_index: Optional[int], scheduler: Any,
+             fold_index: Optional[int], scheduler: Optional[Scheduler],
              with_validation: bool, save_after_epochs: int, resume: bool,
              keep_checkpoints: int = 2) -> "Run":
         """Check every setting of a ``training()`` call; raise one line.
@@ -339,7 +340,7 @@ class Run:
         return path
 
 
-def fold_list(manager: Any, fold_index: Optional[int]) -> List[int]:
+def fold_list(manager: DataManager, fold_index: Optional[int]) -> List[int]:
     count = len(manager["train"])
     if count == 0:
         raise MoEVAEValueError("the DataManager has no training set")

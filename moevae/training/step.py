@@ -29,6 +29,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
+from ..datasets.arrays import DataItem
 from ..datasets.loaders import BatchShare
 from ..errors import MoEVAEValueError, NonFiniteLossError, bad_value
 from ..models.global_batch import sharded_batch
@@ -105,7 +106,7 @@ class OptimisationStep:
             CompiledForward.for_device(self.model_and_loss, device)
             if compile else None)
 
-    def train(self, item: Any, where: str,
+    def train(self, item: DataItem, where: str,
               share: Optional[BatchShare] = None) -> StepResult:
         """One optimisation step on ``item`` (a DataItem); ``where`` names
         the batch in errors; ``share``: under torchrun, which rows of the
@@ -149,7 +150,7 @@ class OptimisationStep:
             return torch.ones((), dtype=torch.bool, device=self.device)
         return torch.isfinite(torch.nn.utils.get_total_norm(grads))
 
-    def evaluate(self, item: Any) -> StepResult:
+    def evaluate(self, item: DataItem) -> StepResult:
         """Forward and loss of ``item`` without gradients; a non-finite
         loss is counted (the mean shows it), not dropped."""
         with torch.no_grad():
@@ -158,7 +159,7 @@ class OptimisationStep:
                                    device=result.loss.device)
         return result
 
-    def forward_and_loss(self, item: Any, train: bool) -> StepResult:
+    def forward_and_loss(self, item: DataItem, train: bool) -> StepResult:
         inputs = to_device(item.inputs, self.device)
         targets = [to_device(target, self.device) for target in
                    (item.outputs, item.labels) if target is not None]
