@@ -15,18 +15,17 @@ import subprocess
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
-from urllib.parse import quote, urlparse
 
 import numpy as np
 
 from ..training.distributed import Distributed
 from ..errors import bad_value, check_positive_int
+from ..server.address import ServerAddress, parse_server_url
 from ..server.launch import DEFAULT_ENV_PATH, answers, start_local_server
 from ..server.names import check_env_name
 from .client import AsyncVisdom
 from .journal import DEFAULT_MAX_POINTS, Journal, read_log, \
     skipped_warning
-from .transport import base_url
 
 logger = logging.getLogger("moevae")
 LOG_SCALE_WINDOWS = ("lr",)
@@ -64,17 +63,22 @@ class Board:
     Raises MoEVAEValueError for a bad port, host or environment name.
     """
 
-    def __init__(self, port: int = 8097, host: str = "http://localhost",
+    def __init__(self, port: Optional[int] = None,
+                 host: str = "http://localhost",
                  env: str = "main", display_pred: bool = False,
                  prepare_pred: Optional[Callable] = None, *,
                  start_server: bool = True, log_path: Any = None,
                  username: Optional[str] = None,
                  password: Optional[str] = None, queue_size: int = 64,
                  max_points: int = DEFAULT_MAX_POINTS, client: Any = None):
-        self.port, self.host, self.env = check_address(port, host, env)
+        self.address = check_address(port, host)
+        self.env = check_env_name(env)
+        self.port, self.host = self.address.port, host
+        username = username or self.address.username
+        password = password or self.address.password
         self.display_pred, self.prepare_pred = display_pred, prepare_pred
         self._windows: set = set()
-        self.url = base_url(host, port)
+        self.url = self.address.url
         self.server: Optional[subprocess.Popen] = None
         self.log_path: Optional[Path] = Path(log_path) if log_path else None
         self.last_epoch: Optional[int] = None
@@ -90,10 +94,11 @@ class Board:
             self.viewer = client
             self.log_path = None
         else:
-            if start_server and not answers(host, port):
-                self.server = start_local_server(host, port, DEFAULT_ENV_PATH)
+            if start_server and not answers(self.url):
+                self.server = start_local_server(self.url, None,
+                                                 DEFAULT_ENV_PATH)
             journal = self._earlier_windows(max_points)
-            self.viewer = AsyncVisdom(host, port, env, self.log_path,
+            self.viewer = AsyncVisdom(self.url, None, env, self.log_path,
                                       queue_size, username, password,
                                       max_points=max_points, journal=journal)
             atexit.register(self._at_exit)
@@ -122,9 +127,7 @@ class Board:
     @property
     def env_url(self) -> str:
         """The address of this run's page (the name percent-encoded)."""
-        hostname = urlparse(self.url).hostname
-        return f"{urlparse(self.url).scheme}://{hostname}:{self.port}/env/" \
-            f"{quote(self.env, safe='')}"
+        return self.address.page(self.env)
 
     def show_status(self, status: str) -> None:
         """Draw the run_status pane: status, last epoch and loss, time.
@@ -231,15 +234,14 @@ class Board:
             self.server.wait(timeout=15)
 
 
-def check_address(port: Any, host: Any, env: Any):
-    if isinstance(port, bool) or not isinstance(port, int) or \
-            not 0 < port < 65536:
+def check_address(port: Any, host: Any) -> ServerAddress:
+    """The server's address from ``host`` (any URL form, see
+    :mod:`moevae.server.address`) and ``port`` (None: the URL's, else the
+    scheme's default). Raises MoEVAEValueError."""
+    if port is not None and (isinstance(port, bool) or not isinstance(
+            port, int) or not 0 < port < 65536):
         raise bad_value("port", port, "an integer in [1, 65535]")
-    parsed = urlparse(host if isinstance(host, str) else "")
-    if not isinstance(host, str) or parsed.scheme not in ("http", "https") \
-            or not parsed.hostname:
-        raise bad_value("host", host, "a URL such as 'http://localhost'")
-    return port, host, check_env_name(env)
+    return parse_server_url(host, port)
 
 
 def _is_number(value: Any) -> bool:

@@ -136,8 +136,8 @@ class Journal:
             kept, newest = self._on_stride(key, message)
         if kept is not None:
             merge_update(line, kept)
-        self._posted[key] = self._posted.get(key, count_points(line)) + \
-            count_points(message)
+        self._posted[key] = (self._posted.get(key, count_points(line))
+                             + count_points(message))
         if (self._posted[key] <= self.max_points
                 and count_points(line) <= self.max_points):
             return [("update", message)]  # every point shows, live
