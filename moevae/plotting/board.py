@@ -11,6 +11,7 @@ the board server lists every run from these panes on its first page.
 import atexit
 import html
 import logging
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -172,6 +173,19 @@ class Board:
             self.last_loss = float(np.asarray(data["loss"]).reshape(-1)[0])
         self.show_status("running")
 
+    def resume_at(self, fold: int, epoch: int) -> None:
+        """A resumed run continues at (0-based) ``epoch`` of ``fold``: the
+        points drawn after its checkpoint (an attempt killed between
+        drawing and checkpointing) are dropped from every line window, on
+        the server and in the offline log, so the board shows what the
+        history holds. Points of earlier folds stay, later folds' go."""
+        check_positive_int("fold", fold, minimum=0)
+        check_positive_int("epoch", epoch, minimum=0)
+        self.last_epoch = epoch if epoch else None
+        if isinstance(self.viewer, AsyncVisdom):
+            self.viewer.sender.truncate(
+                lambda trace, x: _kept(trace, x, fold, epoch))
+
     def append_point(self, window: str, trace: str, epoch: int, value: Any,
                      title: Optional[str] = None) -> None:
         """Points at x = epoch + 1 (or spread over the epoch, per batch)."""
@@ -242,6 +256,16 @@ def check_address(port: Any, host: Any) -> ServerAddress:
             port, int) or not 0 < port < 65536):
         raise bad_value("port", port, "an integer in [1, 65535]")
     return parse_server_url(host, port)
+
+
+def _kept(trace: Optional[str], x: Any, fold: int, epoch: int) -> bool:
+    """Whether a point stays when the run resumes at ``epoch`` of ``fold``
+    (a trace's fold is its " (fold N)" suffix, else 0)."""
+    match = re.search(r" \(fold (\d+)\)$", trace or "")
+    trace_fold = int(match.group(1)) if match else 0
+    if trace_fold != fold:
+        return trace_fold < fold
+    return not isinstance(x, (int, float)) or x <= epoch + 1e-9
 
 
 def _is_number(value: Any) -> bool:

@@ -184,6 +184,27 @@ class Journal:
         return tuple(dict(message, data=part) if any(t["x"] for t in part)
                      else None for part in (kept, newest))
 
+    def truncate(self, keep: Callable[[Optional[str], float], bool]
+                 ) -> List[WindowKey]:
+        """Drop the points ``keep(trace name, x)`` refuses from every line
+        window (a trace left empty stays, so the window keeps its layout);
+        return the windows that changed."""
+        changed = []
+        for key, line in self._lines.items():
+            before = count_points(line)
+            for trace in line["data"]:
+                flags = [keep(trace.get("name"), x) for x in trace["x"]]
+                for axis in ("x", "y", "text", "customdata"):
+                    values = trace.get(axis)
+                    if isinstance(values, list) and len(values) == len(flags):
+                        trace[axis] = [value for value, flag
+                                       in zip(values, flags) if flag]
+            if count_points(line) != before:
+                self._posted[key] = count_points(line)
+                self.windows[key] = [("events", line)]
+                changed.append(key)
+        return changed
+
     def forget(self, key: WindowKey) -> None:
         self.windows.pop(key, None)
         self._lines.pop(key, None)

@@ -121,3 +121,41 @@ def test_a_thinned_curve_stays_in_x_order_and_within_its_bound():
         uneven.append([start + (i + 1) / count for i in range(count)])
         start += 1.0
     _append_all(Journal(max_points=11), uneven)
+
+
+def test_resume_at_drops_later_points_of_every_fold_from_the_log(tmp_path):
+    """The board learns where a resumed run continues: later points of
+    that fold (epoch and per-batch windows) and every later fold's go,
+    from the offline log too; earlier folds stay."""
+    from moevae.plotting import Board
+    from moevae.plotting.journal import read_log
+    from tests.support.helpers import free_port
+    log = tmp_path / "board.jsonl"
+
+    def board():
+        return Board(port=free_port(), host="http://127.0.0.1", env="r",
+                     start_server=False, log_path=log, queue_size=1)
+
+    first = board()
+    for fold, epochs in ((0, 3), (1, 3), (2, 1)):
+        for epoch in range(epochs):
+            first.update_plots({"loss": 1.0 + epoch,
+                                "batch_loss": np.ones(4)}, epoch, fold)
+    first.close(1)
+
+    def traces(window):
+        journal, _ = read_log(log)
+        (_, ((_, message),)), = [item for item in journal.window_messages()
+                                 if item[0] == ("r", window)]
+        return {trace["name"]: trace["x"] for trace in message["data"]}
+    second = board()
+    second.resume_at(1, 1)
+    second.close(1)
+    assert traces("loss") == {"train": [1.0, 2.0, 3.0],
+                              "train (fold 1)": [1.0],
+                              "train (fold 2)": []}
+    assert traces("batch_loss")["train (fold 1)"] == [0.25, 0.5, 0.75, 1.0]
+    third = board()
+    third.resume_at(0, 0)
+    third.close(1)
+    assert all(x == [] for x in traces("loss").values())
