@@ -87,7 +87,7 @@ def board_address(text: str) -> Optional[BoardAddress]:
         raise argparse.ArgumentTypeError(
             f"{shown.split('=', 1)[1]}: expected auto, off or {detail}"
         ) from None
-    return BoardAddress(text, address.port)
+    return BoardAddress(address.host_part, address.port)
 
 
 def integer_in_range(minimum: int, maximum: Optional[int] = None):

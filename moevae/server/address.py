@@ -46,6 +46,17 @@ class ServerAddress(NamedTuple):
         return (f"{self.scheme}://{user}{self.netloc_host}:{self.port}"
                 f"{self.path}")
 
+    @property
+    def host_part(self) -> str:
+        """``scheme://[user[:password]@]host/prefix``: the URL without its
+        port (``Board(host=..., port=...)`` takes both back)."""
+        login = ""
+        if self.username:
+            login = quote(self.username, safe="") + (
+                f":{quote(self.password, safe='')}"
+                if self.password is not None else "") + "@"
+        return f"{self.scheme}://{login}{self.netloc_host}{self.path}"
+
     def page(self, env: str) -> str:
         """The address of an environment's page."""
         return f"{self.url}/env/{quote(env, safe='')}"

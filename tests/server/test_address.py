@@ -119,3 +119,10 @@ def test_a_server_slow_to_answer_is_not_started_twice(monkeypatch):
     assert started == []
     listener_gone = port
     assert not launch.answers("http://127.0.0.1", listener_gone)
+
+
+def test_the_cli_keeps_the_login_for_the_board():
+    address = board_address("http://me:p%40ss@127.0.0.1:81/visdom")
+    assert address == ("http://me:p%40ss@127.0.0.1/visdom", 81, False)
+    parsed = parse_server_url(address.host, address.port)
+    assert (parsed.username, parsed.password) == ("me", "p@ss")
