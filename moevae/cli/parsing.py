@@ -85,7 +85,8 @@ def board_address(text: str) -> Optional[BoardAddress]:
     except MoEVAEValueError as error:
         shown, _, detail = str(error).partition(": expected ")
         raise argparse.ArgumentTypeError(
-            f"{shown.split('=', 1)[1]}: expected auto, off or {detail}"
+            f"{shown.split('=', 1)[1]}: expected auto, off or "
+            f"{detail.replace('an http(s) URL', 'a URL')}"
         ) from None
     return BoardAddress(address.host_part, address.port)
 

@@ -15,7 +15,7 @@ import requests
 
 from ..fileio import dumps_strict
 from ..errors import bad_value
-from ..server.address import parse_server_url
+from ..server.address import join_server_url
 
 CONNECT_TIMEOUT_S = 2.0
 GATEWAY_DOWN = (502, 503, 504)  # a reverse proxy's "the server is down"
@@ -43,7 +43,7 @@ class Transport:
     def __init__(self, server: str, port: Optional[int] = None,
                  username: Optional[str] = None,
                  password: Optional[str] = None, timeout: float = 10.0):
-        address = parse_server_url(server, port, "server")
+        address = join_server_url(server, port, "server")
         self.base = address.url
         username = username or address.username
         password = password or address.password

@@ -97,6 +97,19 @@ def parse_server_url(text: object, port: Optional[int] = None,
                          username, password)
 
 
+def join_server_url(host: str, port: Optional[int] = None,
+                    name: str = "host") -> ServerAddress:
+    """The address of ``host`` (a URL, or a bare host name: http) with
+    ``port`` replacing the URL's when given; an empty host is localhost.
+    For addresses built by the program (a user's are parsed strictly)."""
+    text = host if "://" in host else f"http://{host}"
+    scheme, _, rest = text.partition("://")
+    if not rest or rest[0] in "/:":
+        text = f"{scheme}://localhost{rest}"
+    address = parse_server_url(text, None, name)
+    return address._replace(port=port) if port else address
+
+
 def _masked(text: str) -> str:
     """``text`` with the password of a ``user:password@`` login hidden."""
     scheme, _, rest = text.partition("://")

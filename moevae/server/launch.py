@@ -16,7 +16,7 @@ from typing import Optional
 
 import requests
 
-from .address import parse_server_url
+from .address import join_server_url, parse_server_url
 
 logger = logging.getLogger("moevae")
 DEFAULT_ENV_PATH = Path.home() / ".moevae" / "visdom"
@@ -32,8 +32,7 @@ class StopError(RuntimeError):
 def server_url(host: str, port: Optional[int] = None) -> str:
     """'http://localhost', 8097 -> 'http://localhost:8097' (a path prefix
     kept, a login dropped; see :mod:`moevae.server.address`)."""
-    return parse_server_url(host if "://" in host else f"http://{host}",
-                            port).url
+    return join_server_url(host, port).url
 
 
 def answers(host: str, port: Optional[int] = None,
@@ -58,11 +57,12 @@ def start_local_server(host: str, port: int,
     """Start ``python -m moevae.server`` in the background, detached (it
     keeps running after training); None (and a warning) if it cannot."""
     env_path = Path(env_path or DEFAULT_ENV_PATH).expanduser()
-    address = parse_server_url(host, port)
+    address = join_server_url(host, port)
     port = address.port
     if address.hostname not in LOCAL_HOSTS or address.scheme != "http":
-        logger.warning("board: nothing answers at %s and it is not a local "
-                       "http address; no server started", address.url)
+        logger.warning("board: nothing answers at %s and it is not %s; no "
+                       "server started", address.url, "local"
+                       if address.hostname not in LOCAL_HOSTS else "http")
         return None
     env_path.mkdir(parents=True, exist_ok=True)
     log_file = env_path / f"server-{port}.log"

@@ -28,7 +28,7 @@ def run_main(capsys, *args):
     (["--batch-size", "x"], "argument --batch-size"),
     (["--device", "tpu"], "argument --device: invalid choice: 'tpu'"),
     (["--board", "localhost:8097"], "expected auto, off or a"),
-    (["--board", "ftp://host/visdom"], "expected auto, off or an http(s)"),
+    (["--board", "ftp://host/visdom"], "expected auto, off or a URL such as"),
     (["--board", "http://u:secret@h:1?x"], "'http://u:***@h:1?x'"),
     (["--board", "http://h:80"], None),
     (["--name", "main"], "name='main': expected another name"),
