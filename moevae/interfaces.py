@@ -204,6 +204,11 @@ class DeepLearningInterface(Observable):
               run.folder_held(),
               kept_shared_state(self.model, self.device, rng=False)):
             run.resume() if resume else run.begin()
+            if resume and hasattr(self.board, "resume_at"):
+                # the board drops what was drawn after the checkpoint
+                start = run.start or {"fold": run.folds_to_train()[0],
+                                      "epoch": 0}
+                self.board.resume_at(start["fold"], start["epoch"])
             for fold in run.folds_to_train():
                 start = run.enter_fold(fold)
                 loaders = self._fold_loaders(manager, fold,

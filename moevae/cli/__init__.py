@@ -50,8 +50,23 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     with warnings.catch_warnings():
         warnings.showwarning = one_line_warning
-        module = importlib.import_module(COMMANDS[argv[0]][0])
-        return module.main(argv[1:])
+        try:
+            module = importlib.import_module(COMMANDS[argv[0]][0])
+            return module.main(argv[1:])
+        except KeyboardInterrupt:  # Ctrl-C: one line, the shell's 130
+            print(f"moevae {argv[0]}: interrupted", file=sys.stderr)
+            return 130
+        except OSError as error:  # a full disk, an unwritable output
+            print(f"moevae {argv[0]}: failed: {os_error_text(error)}",
+                  file=sys.stderr)
+            return 1
+
+
+def os_error_text(error: OSError) -> str:
+    """One line for an OSError: what failed, on which file."""
+    text = error.strerror or str(error) or type(error).__name__
+    names = [name for name in (error.filename, error.filename2) if name]
+    return f"{text}: {' -> '.join(map(str, names))}" if names else text
 
 
 if __name__ == "__main__":

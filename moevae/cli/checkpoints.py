@@ -41,10 +41,20 @@ def model_parser(prog: str, description: str, epilog: str) -> OneLineParser:
     parser.add_argument("checkpoint", type=Path, help="a checkpoint file, or "
                         "a checkpoint or run folder (its best.pth, else its "
                         "newest checkpoint)")
+    add_fold(parser)
     parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="where the model runs (default %(default)s: "
                         "CUDA when present)")
     return parser
+
+
+def add_fold(parser: argparse.ArgumentParser) -> None:
+    """--fold: which fold of a cross-validation folder to use."""
+    from .parsing import integer_in_range
+    parser.add_argument("--fold", type=integer_in_range(0), metavar="N",
+                        help="in a folder of several folds, use fold N's "
+                        "best (else newest) checkpoint (default: the last "
+                        "fold trained)")
 
 
 def parsed_device(parser: argparse.ArgumentParser,

@@ -20,8 +20,9 @@ from ..datasets import fetch_minst
 from ..datasets.mnist import DEFAULT_DATA_DIR
 from ..errors import CheckpointError, MoEVAEError
 from ..clustering.evaluation import evaluate, write_reports
-from ..training.loading import load_model
-from ..training.loading import find_checkpoint
+from ..training.loading import (describe_choice, find_checkpoint,
+                                load_trained_model)
+from .checkpoints import add_fold
 
 
 def parse(argv: List[str]):
@@ -31,6 +32,7 @@ def parse(argv: List[str]):
                         help="a checkpoint (.pth), a model state dict, or a "
                         "run or checkpoints folder (its best.pth, else its "
                         "newest checkpoint)")
+    add_fold(parser)
     parser.add_argument("--datasetdir", type=Path, default=DEFAULT_DATA_DIR,
                         help="MNIST folder (default %(default)s)")
     parser.add_argument("--json", type=Path, help="report file (default "
@@ -40,10 +42,10 @@ def parse(argv: List[str]):
                         "report's folder)")
     args = parser.parse_args(argv)
     try:
-        args.checkpoint = find_checkpoint(args.checkpoint)
+        chosen = find_checkpoint(args.checkpoint, args.fold)
     except CheckpointError as error:
         parser.error(f"argument checkpoint: {error}")
-    args.json = args.json or args.checkpoint.parent / "evaluation.json"
+    args.json = args.json or chosen.parent / "evaluation.json"
     args.pictures = args.pictures or args.json.parent
     return args
 
@@ -62,16 +64,20 @@ def report(scores) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     try:
-        model = load_model(args.checkpoint)
+        used, model = load_trained_model(
+            args.checkpoint, "cpu", fold=args.fold,
+            warn=lambda text: print(f"moevae evaluate: warning: {text}",
+                                    file=sys.stderr))
         data = fetch_minst(str(args.datasetdir))  # a fallback warns
         images = np.load(data.input_path, mmap_mode="r")
         labels = pd.read_csv(data.metadata_path, sep="\t")["label"].to_numpy()
         scores = evaluate(model, images, labels)
         paths = write_reports(scores, model, args.json, args.pictures,
-                              str(args.checkpoint))
+                              str(used))
     except MoEVAEError as error:
         print(f"moevae evaluate: error: {error}", file=sys.stderr)
         return 2
-    print(f"{args.checkpoint}: {len(labels)} images\n{report(scores)}")
+    print(f"{used}{describe_choice(args.checkpoint, used)}: {len(labels)} "
+          f"images\n{report(scores)}")
     print("written: " + ", ".join(str(path) for path in paths))
     return 0

@@ -299,4 +299,7 @@ def board_text(board) -> str:
     """The --board value that gives ``board`` back."""
     if board is None:
         return "off"
-    return "auto" if board.auto else f"{board.host}:{board.port}"
+    if board.auto:
+        return "auto"
+    from ..server.address import parse_server_url
+    return parse_server_url(board.host, board.port).saved_url

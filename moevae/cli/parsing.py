@@ -2,7 +2,6 @@
 import argparse
 import sys
 from typing import NamedTuple, NoReturn, Optional
-from urllib.parse import urlparse
 
 
 class BoardAddress(NamedTuple):
@@ -63,9 +62,14 @@ def env_name(text: str) -> str:
     from ..errors import MoEVAEValueError
     from ..server.names import check_env_name
     try:
-        return check_env_name(text, "name")
+        name = check_env_name(text, "name")
     except MoEVAEValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+    if name == "main":
+        raise argparse.ArgumentTypeError(
+            "name='main': expected another name (the board's first page, "
+            "main, lists the runs)")
+    return name
 
 
 def board_address(text: str) -> Optional[BoardAddress]:
@@ -74,17 +78,17 @@ def board_address(text: str) -> Optional[BoardAddress]:
         return DEFAULT_BOARD
     if text == "off":
         return None
-    parsed = urlparse(text)
+    from ..errors import MoEVAEValueError
+    from ..server.address import parse_server_url
     try:
-        port = parsed.port or 8097
-    except ValueError:
-        port = None
-    if parsed.scheme not in ("http", "https") or not parsed.hostname or \
-            port is None:
+        address = parse_server_url(text, name="board")
+    except MoEVAEValueError as error:
+        shown, _, detail = str(error).partition(": expected ")
         raise argparse.ArgumentTypeError(
-            f"{text!r}: expected auto, off or a URL such as "
-            "http://localhost:8097")
-    return BoardAddress(f"{parsed.scheme}://{parsed.hostname}", port)
+            f"{shown.split('=', 1)[1]}: expected auto, off or "
+            f"{detail.replace('an http(s) URL', 'a URL')}"
+        ) from None
+    return BoardAddress(address.host_part, address.port)
 
 
 def integer_in_range(minimum: int, maximum: Optional[int] = None):

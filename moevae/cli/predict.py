@@ -19,7 +19,7 @@ from ..datasets.images import KINDS, read_images
 from ..training.loading import model_input_dim
 from ..clustering.scores import manager_probabilities
 from .checkpoints import model_parser, parsed_device
-from ..training.loading import load_trained_model
+from ..training.loading import describe_choice, load_trained_model
 from .outputs import atomic_outputs, check_output, run_reporting_errors
 
 PROG = "moevae predict"
@@ -57,14 +57,16 @@ def write_csv(table: pd.DataFrame, path: Path) -> None:
 
 def run(args) -> None:
     check_output("--out", args.out, inputs=[args.input])
-    checkpoint, model = load_trained_model(args.checkpoint, args.device)
+    checkpoint, model = load_trained_model(args.checkpoint, args.device,
+                                           fold=args.fold)
     names, images = read_images(args.input, model_input_dim(model))
     probabilities = manager_probabilities(model, torch.from_numpy(images))
     table = predictions_table(names, probabilities)
     write_csv(table, args.out)
     shares = np.bincount(table["expert"], minlength=probabilities.shape[1]
                          ) / len(table)
-    print(f"{checkpoint}: {len(table)} image(s) of {args.input}, on "
+    used = f"{checkpoint}{describe_choice(args.checkpoint, checkpoint)}"
+    print(f"{used}: {len(table)} image(s) of {args.input}, on "
           f"{args.device.type}\nshare per expert: " +
           " ".join(f"{share:.1%}" for share in shares))
     print(f"written: {args.out}")

@@ -63,10 +63,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         count, refused = replay(journal, args.board, args.env)
     except TransportError as error:
-        host, port, _ = args.board
+        where = transport_url(args.board)
         how = "refuses every window" if isinstance(error, RequestRefused) \
             else "does not answer"
-        print(f"moevae replay: failed: the Visdom server at {host}:{port} "
+        print(f"moevae replay: failed: the Visdom server at {where} "
               f"{how} ({error})", file=sys.stderr)
         return 1
     if refused:
@@ -75,3 +75,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     envs = ", ".join([args.env] if args.env else journal.envs())
     print(f"moevae replay: {count} windows drawn in {envs}")
     return 0
+
+
+def transport_url(address: BoardAddress) -> str:
+    """The server's URL as shown (no password)."""
+    from ..server.address import parse_server_url
+    return parse_server_url(address.host, address.port).url

@@ -16,7 +16,7 @@ from .parsing import integer_in_range
 from ..datasets.images import image_side
 from ..clustering.generation import MAX_COUNT, decode_samples, sample_grid
 from .checkpoints import model_parser, parsed_device
-from ..training.loading import load_trained_model
+from ..training.loading import describe_choice, load_trained_model
 from .outputs import atomic_outputs, check_output, run_reporting_errors
 
 PROG = "moevae sample"
@@ -62,7 +62,8 @@ def run(args) -> None:
     if args.npy:
         check_output("--out", args.out.with_suffix(".npy"),
                      inputs=[args.checkpoint])
-    checkpoint, model = load_trained_model(args.checkpoint, args.device)
+    checkpoint, model = load_trained_model(args.checkpoint, args.device,
+                                           fold=args.fold)
     experts = None if args.expert is None else [args.expert]
     samples = decode_samples(model, args.count, experts, args.seed)
     side = image_side(samples.shape[2])
@@ -72,7 +73,8 @@ def run(args) -> None:
     paths = write_outputs(grid, images, args.out)
     which = f"expert {args.expert}" if experts else \
         f"each of {samples.shape[0]} experts"
-    print(f"{checkpoint}: {args.count} image(s) from {which}, seed "
+    used = f"{checkpoint}{describe_choice(args.checkpoint, checkpoint)}"
+    print(f"{used}: {args.count} image(s) from {which}, seed "
           f"{args.seed}, on {args.device.type}")
     print("written: " + ", ".join(str(path) for path in paths))
 

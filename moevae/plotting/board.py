@@ -11,22 +11,22 @@ the board server lists every run from these panes on its first page.
 import atexit
 import html
 import logging
+import re
 import subprocess
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
-from urllib.parse import quote, urlparse
 
 import numpy as np
 
 from ..training.distributed import Distributed
 from ..errors import bad_value, check_positive_int
+from ..server.address import ServerAddress, parse_server_url
 from ..server.launch import DEFAULT_ENV_PATH, answers, start_local_server
 from ..server.names import check_env_name
 from .client import AsyncVisdom
 from .journal import DEFAULT_MAX_POINTS, Journal, read_log, \
     skipped_warning
-from .transport import base_url
 
 logger = logging.getLogger("moevae")
 LOG_SCALE_WINDOWS = ("lr",)
@@ -64,17 +64,22 @@ class Board:
     Raises MoEVAEValueError for a bad port, host or environment name.
     """
 
-    def __init__(self, port: int = 8097, host: str = "http://localhost",
+    def __init__(self, port: Optional[int] = None,
+                 host: str = "http://localhost",
                  env: str = "main", display_pred: bool = False,
                  prepare_pred: Optional[Callable] = None, *,
                  start_server: bool = True, log_path: Any = None,
                  username: Optional[str] = None,
                  password: Optional[str] = None, queue_size: int = 64,
                  max_points: int = DEFAULT_MAX_POINTS, client: Any = None):
-        self.port, self.host, self.env = check_address(port, host, env)
+        self.address = check_address(port, host)
+        self.env = check_env_name(env)
+        self.port, self.host = self.address.port, host
+        username = username or self.address.username
+        password = password or self.address.password
         self.display_pred, self.prepare_pred = display_pred, prepare_pred
         self._windows: set = set()
-        self.url = base_url(host, port)
+        self.url = self.address.url
         self.server: Optional[subprocess.Popen] = None
         self.log_path: Optional[Path] = Path(log_path) if log_path else None
         self.last_epoch: Optional[int] = None
@@ -90,10 +95,11 @@ class Board:
             self.viewer = client
             self.log_path = None
         else:
-            if start_server and not answers(host, port):
-                self.server = start_local_server(host, port, DEFAULT_ENV_PATH)
+            if start_server and not answers(self.url):
+                self.server = start_local_server(self.url, None,
+                                                 DEFAULT_ENV_PATH)
             journal = self._earlier_windows(max_points)
-            self.viewer = AsyncVisdom(host, port, env, self.log_path,
+            self.viewer = AsyncVisdom(self.url, None, env, self.log_path,
                                       queue_size, username, password,
                                       max_points=max_points, journal=journal)
             atexit.register(self._at_exit)
@@ -122,9 +128,7 @@ class Board:
     @property
     def env_url(self) -> str:
         """The address of this run's page (the name percent-encoded)."""
-        hostname = urlparse(self.url).hostname
-        return f"{urlparse(self.url).scheme}://{hostname}:{self.port}/env/" \
-            f"{quote(self.env, safe='')}"
+        return self.address.page(self.env)
 
     def show_status(self, status: str) -> None:
         """Draw the run_status pane: status, last epoch and loss, time.
@@ -168,6 +172,19 @@ class Board:
         if _is_number(data.get("loss")):
             self.last_loss = float(np.asarray(data["loss"]).reshape(-1)[0])
         self.show_status("running")
+
+    def resume_at(self, fold: int, epoch: int) -> None:
+        """A resumed run continues at (0-based) ``epoch`` of ``fold``: the
+        points drawn after its checkpoint (an attempt killed between
+        drawing and checkpointing) are dropped from every line window, on
+        the server and in the offline log, so the board shows what the
+        history holds. Points of earlier folds stay, later folds' go."""
+        check_positive_int("fold", fold, minimum=0)
+        check_positive_int("epoch", epoch, minimum=0)
+        self.last_epoch = epoch if epoch else None
+        if isinstance(self.viewer, AsyncVisdom):
+            self.viewer.sender.truncate(
+                lambda trace, x: _kept(trace, x, fold, epoch))
 
     def append_point(self, window: str, trace: str, epoch: int, value: Any,
                      title: Optional[str] = None) -> None:
@@ -231,15 +248,24 @@ class Board:
             self.server.wait(timeout=15)
 
 
-def check_address(port: Any, host: Any, env: Any):
-    if isinstance(port, bool) or not isinstance(port, int) or \
-            not 0 < port < 65536:
+def check_address(port: Any, host: Any) -> ServerAddress:
+    """The server's address from ``host`` (any URL form, see
+    :mod:`moevae.server.address`) and ``port`` (None: the URL's, else the
+    scheme's default). Raises MoEVAEValueError."""
+    if port is not None and (isinstance(port, bool) or not isinstance(
+            port, int) or not 0 < port < 65536):
         raise bad_value("port", port, "an integer in [1, 65535]")
-    parsed = urlparse(host if isinstance(host, str) else "")
-    if not isinstance(host, str) or parsed.scheme not in ("http", "https") \
-            or not parsed.hostname:
-        raise bad_value("host", host, "a URL such as 'http://localhost'")
-    return port, host, check_env_name(env)
+    return parse_server_url(host, port)
+
+
+def _kept(trace: Optional[str], x: Any, fold: int, epoch: int) -> bool:
+    """Whether a point stays when the run resumes at ``epoch`` of ``fold``
+    (a trace's fold is its " (fold N)" suffix, else 0)."""
+    match = re.search(r" \(fold (\d+)\)$", trace or "")
+    trace_fold = int(match.group(1)) if match else 0
+    if trace_fold != fold:
+        return trace_fold < fold
+    return not isinstance(x, (int, float)) or x <= epoch + 1e-9
 
 
 def _is_number(value: Any) -> bool:

@@ -49,14 +49,15 @@ class AsyncVisdom:
     (older points are thinned beyond it).
     """
 
-    def __init__(self, server: str = "http://localhost", port: int = 8097,
+    def __init__(self, server: str = "http://localhost",
+                 port: Optional[int] = None,
                  env: str = "main", log_path: Optional[Path] = None,
                  queue_size: int = 64, username: Optional[str] = None,
                  password: Optional[str] = None, timeout: float = 10.0,
                  max_points: int = DEFAULT_MAX_POINTS,
                  journal: Optional[Journal] = None):
         self.env = env
-        self.builder = visdom.Visdom(server=server, port=port, env=env,
+        self.builder = visdom.Visdom(env=env,
                                      send=False, offline=True,
                                      log_to_filename="unused")
         self.sender = Sender(self.builder,

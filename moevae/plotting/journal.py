@@ -102,6 +102,13 @@ class Journal:
         elif endpoint == "events":
             self.forget(key)
             if _is_line_data(message.get("data")) and key[1] is not None:
+                message = copy.deepcopy(message)
+                while count_points(message) > self.max_points:
+                    before = count_points(message)
+                    thin(message)  # a window drawn with too many points
+                    self._strides[key] = self._strides.get(key, 1) * 2
+                    if count_points(message) == before:
+                        break
                 self._lines[key] = copy.deepcopy(message)
             self.windows[key] = [(endpoint, message)]
         elif endpoint == "update":
@@ -124,47 +131,79 @@ class Journal:
             self._lines.pop(key, None)
             self.windows.setdefault(key, []).append(("update", message))
             return [("update", message)]
-        kept, dropped = message, None
+        kept, newest = message, None
         if message.get("append") and self._strides.get(key, 1) > 1:
-            kept, dropped = self._on_stride(key, message)
+            kept, newest = self._on_stride(key, message)
         if kept is not None:
             merge_update(line, kept)
-        self._posted[key] = self._posted.get(key, count_points(line)) + \
-            count_points(message)
-        if count_points(line) > self.max_points:
+        self._posted[key] = (self._posted.get(key, count_points(line))
+                             + count_points(message))
+        if (self._posted[key] <= self.max_points
+                and count_points(line) <= self.max_points):
+            return [("update", message)]  # every point shows, live
+        # the server's copy is replaced by the kept points, plus this
+        # message's newest ones (so the newest point stays on the board):
+        # each trace in x order, within max_points
+        resent = self._with_newest(line, newest)
+        if count_points(resent) > self.max_points:
             while count_points(line) > self.max_points // 2:
                 before = count_points(line)
                 thin(line)
                 self._strides[key] = self._strides.get(key, 1) * 2
                 if count_points(line) == before:
                     break
-        elif self._posted[key] <= self.max_points:
-            return [("update", message)]  # every point shows, live
-        # the server's copy is replaced by the kept points, plus this
-        # message's (so the newest point stays on the board)
-        resent = copy.deepcopy(line)
-        if dropped is not None:
-            merge_update(resent, dropped)
+            resent = self._with_newest(line, newest)
         self._posted[key] = count_points(resent)
         return [("events", resent)]
+
+    @staticmethod
+    def _with_newest(line: Dict[str, Any], newest: Optional[Dict[str, Any]]
+                     ) -> Dict[str, Any]:
+        resent = copy.deepcopy(line)
+        if newest is not None:
+            merge_update(resent, newest)
+        return resent
 
     def _on_stride(self, key: WindowKey, message: Dict[str, Any]
                    ) -> Tuple[Optional[Dict[str, Any]],
                               Optional[Dict[str, Any]]]:
-        """(the appended points a thinned window keeps, the others); None
-        for a part without points."""
-        stride, kept, dropped = self._strides[key], [], []
+        """(the appended points a thinned window keeps, each trace's newest
+        point when it is not kept); None for a part without points."""
+        stride, kept, newest = self._strides[key], [], []
         for index, trace in enumerate(message["data"]):
             name = (key, message.get("name", index))
             seen = self._seen.get(name, 0)
             on = [(seen + i) % stride == 0 for i in range(len(trace["x"]))]
             self._seen[name] = seen + len(trace["x"])
-            for part, wanted in ((kept, True), (dropped, False)):
-                part.append(dict(trace, **{axis: [
-                    value for value, flag in zip(trace[axis], on)
-                    if flag == wanted] for axis in ("x", "y")}))
+            kept.append(dict(trace, **{axis: [
+                value for value, flag in zip(trace[axis], on) if flag]
+                for axis in ("x", "y")}))
+            last = bool(on) and not on[-1]
+            newest.append(dict(trace, **{axis: trace[axis][-1:] if last
+                                         else [] for axis in ("x", "y")}))
         return tuple(dict(message, data=part) if any(t["x"] for t in part)
-                     else None for part in (kept, dropped))
+                     else None for part in (kept, newest))
+
+    def truncate(self, keep: Callable[[Optional[str], float], bool]
+                 ) -> List[WindowKey]:
+        """Drop the points ``keep(trace name, x)`` refuses from every line
+        window (a trace left empty stays, so the window keeps its layout);
+        return the windows that changed."""
+        changed = []
+        for key, line in self._lines.items():
+            before = count_points(line)
+            for trace in line["data"]:
+                flags = [keep(trace.get("name"), x) for x in trace["x"]]
+                for axis in ("x", "y", "text", "customdata"):
+                    values = trace.get(axis)
+                    if isinstance(values, list) and len(values) == len(flags):
+                        trace[axis] = [value for value, flag
+                                       in zip(values, flags) if flag]
+            if count_points(line) != before:
+                self._posted[key] = count_points(line)
+                self.windows[key] = [("events", line)]
+                changed.append(key)
+        return changed
 
     def forget(self, key: WindowKey) -> None:
         self.windows.pop(key, None)

@@ -18,10 +18,12 @@ thread only queues calls and waits on flush markers, under one lock.
 """
 import collections
 import logging
+import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Deque, Dict, Hashable, Optional, Tuple, Union
+from typing import (Any, Callable, Deque, Dict, Hashable, Optional, Tuple,
+                    Union)
 
 import numpy as np
 
@@ -67,6 +69,13 @@ class Call:
             self.kwargs[axis] = np.concatenate([self.kwargs[axis],
                                                 later.kwargs[axis]])
         self.kwargs["opts"] = later.kwargs.get("opts")
+
+
+class Task:
+    """Run by the sender thread in queue order (it owns the journal)."""
+
+    def __init__(self, run: Callable[["Sender"], None]):
+        self.run = run
 
 
 class Marker:
@@ -133,7 +142,7 @@ class Sender:
             self._queue.append(call)
             if call.append_key:
                 self._appends[call.append_key] = call
-            if sum(not (isinstance(c, Marker) or c.keep)
+            if sum(not (isinstance(c, (Marker, Task)) or c.keep)
                    for c in self._queue) > self.queue_size:
                 oldest = next(c for c in self._queue
                               if isinstance(c, Call) and not c.keep)
@@ -142,6 +151,14 @@ class Sender:
                 self._warn_once("dropped", "board: the server is slower "
                                 "than the run; older image/text updates are "
                                 "dropped (loss points never are)")
+            self._cond.notify_all()
+
+    def truncate(self, keep: Callable[[Optional[str], float], bool]
+                 ) -> None:
+        """Queue dropping the points ``keep(trace, x)`` refuses from every
+        line window: on the server and in the offline log (rewritten)."""
+        with self._cond:
+            self._queue.append(Task(lambda sender: sender._truncate(keep)))
             self._cond.notify_all()
 
     def _remove(self, match) -> None:
@@ -205,6 +222,9 @@ class Sender:
                 if isinstance(item, Marker):
                     self._reach(item)
                     continue
+                if isinstance(item, Task):
+                    item.run(self)
+                    continue
                 if item is not None:
                     self._handle(item)
                 if self._state != CONNECTED and \
@@ -263,6 +283,36 @@ class Sender:
                         key[0], error)
         if endpoint == "events":
             self.journal.forget(key)
+
+    def _truncate(self, keep: Callable[[Optional[str], float], bool]
+                  ) -> None:
+        changed = self.journal.truncate(keep)
+        if not changed:
+            return
+        self._rewrite_log()
+        if self._state == CONNECTED:
+            for key, messages in self.journal.window_messages():
+                if key in changed:
+                    for message in messages:
+                        self._post(message)
+
+    def _rewrite_log(self) -> None:
+        """The offline log becomes the journal's windows (atomically)."""
+        if self.log_path is None or not self.log_path.is_file():
+            return
+        temporary = self.log_path.with_name(self.log_path.name + ".tmp")
+        try:
+            with open(temporary, "w") as handle:
+                for endpoint, payload in self.journal.messages():
+                    handle.write(dumps_strict([endpoint, payload]) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.log_path)
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            logger.warning("board: cannot rewrite %s (%s); the offline "
+                           "log is off", self.log_path, error)
+            self.log_path = None
 
     def _log(self, endpoint: str, payload: Dict[str, Any]) -> None:
         if self.log_path is None:

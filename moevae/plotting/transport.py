@@ -14,7 +14,8 @@ from typing import Any, Dict, Optional
 import requests
 
 from ..fileio import dumps_strict
-from ..server.launch import server_url as base_url
+from ..errors import bad_value
+from ..server.address import join_server_url
 
 CONNECT_TIMEOUT_S = 2.0
 GATEWAY_DOWN = (502, 503, 504)  # a reverse proxy's "the server is down"
@@ -39,9 +40,16 @@ class RequestRefused(TransportError):
 class Transport:
     """Posts JSON messages to ``<server>:<port>/<endpoint>``."""
 
-    def __init__(self, server: str, port: int, username: Optional[str] = None,
+    def __init__(self, server: str, port: Optional[int] = None,
+                 username: Optional[str] = None,
                  password: Optional[str] = None, timeout: float = 10.0):
-        self.base = base_url(server, port)
+        address = join_server_url(server, port, "server")
+        self.base = address.url
+        username = username or address.username
+        password = password or address.password
+        if username and password is None:
+            raise bad_value("password", None, f"a password for the user "
+                            f"{username!r} of {self.base}")
         self.timeout = (CONNECT_TIMEOUT_S, timeout)
         self.username, self.password = username, password
         self._session: Optional[requests.Session] = None
@@ -51,7 +59,7 @@ class Transport:
             session = requests.Session()
             if self.username:
                 digest = hashlib.sha256(self.password.encode()).hexdigest()
-                self._request(session.post, self.base,
+                self._request(session.post, self.base + "/",
                               json={"username": self.username,
                                     "password": digest})
             self._session = session

@@ -49,6 +49,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                                                   "127.0.0.1"),
                         help="address to listen on (default %(default)s; "
                         "0.0.0.0 for every interface)")
+    parser.add_argument("--base-url", type=base_url_path,
+                        default=env.get("MOEVAE_BOARD_BASE_URL", ""),
+                        metavar="PATH", help="serve under this path, behind "
+                        "a reverse proxy (e.g. /visdom; default: none)")
     parser.add_argument("--env-path", type=Path,
                         default=Path(env.get("MOEVAE_BOARD_ENV_PATH",
                                              DEFAULT_ENV_PATH)),
@@ -116,13 +120,26 @@ def ensure_assets() -> None:
         install_assets()
 
 
+def base_url_path(text: str) -> str:
+    """argparse type: '' or a path prefix such as /visdom (no trailing /)."""
+    path = text.strip().rstrip("/")
+    if path and (not path.startswith("/") or "//" in path or any(
+            c in path for c in "?#% \t") or any(
+            piece in (".", "..") for piece in path.split("/"))):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected a path prefix such as /visdom")
+    return path
+
+
 def serve(host: str, port: int, env_path: Path,
-          user_credential: Optional[Dict[str, Any]]) -> None:
+          user_credential: Optional[Dict[str, Any]],
+          base_url: str = "") -> None:
     from tornado import ioloop
     from visdom.server.app import Application
 
     env_path.mkdir(parents=True, exist_ok=True)
-    app = Application(port=port, base_url="", env_path=str(env_path) + "/",
+    app = Application(port=port, base_url=base_url,
+                      env_path=str(env_path) + "/",
                       user_credential=user_credential)
     app.listen(port, address=host, max_buffer_size=1024 ** 3)
     saver, index = EnvSaver(app.state, env_path), RunsIndex(app)
@@ -136,8 +153,10 @@ def serve(host: str, port: int, env_path: Path,
     signal.signal(signal.SIGTERM,
                   lambda *_: loop.add_callback_from_signal(loop.stop))
     pid_path = write_pid_file(env_path, port)
-    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
-    print(f"moevae board: serving http://{shown}:{port} (listening on "
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else (
+        f"[{host}]" if ":" in host else host)
+    print(f"moevae board: serving http://{shown}:{port}{base_url} "
+          f"(listening on "
           f"{host}; environments in {env_path}; "
           f"`{stop_command(env_path, port)}` stops it)", flush=True)
     try:
@@ -191,5 +210,6 @@ def main(argv: Optional[List[str]] = None) -> int:
               f"({error}); run `moevae assets` where npm works",
               file=sys.stderr)
         return 1
-    serve(args.host, args.port, args.env_path.expanduser(), user_credential)
+    serve(args.host, args.port, args.env_path.expanduser(), user_credential,
+          args.base_url)
     return 0

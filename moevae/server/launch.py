@@ -13,9 +13,10 @@ import sys
 import time
 from pathlib import Path
 from typing import Optional
-from urllib.parse import urlparse
 
 import requests
+
+from .address import join_server_url, parse_server_url
 
 logger = logging.getLogger("moevae")
 DEFAULT_ENV_PATH = Path.home() / ".moevae" / "visdom"
@@ -28,16 +29,19 @@ class StopError(RuntimeError):
     """No board of ours to stop (one line, for ``moevae board --stop``)."""
 
 
-def server_url(host: str, port: int) -> str:
-    """'http://localhost', 8097 -> 'http://localhost:8097'."""
-    parsed = urlparse(host if "://" in host else f"http://{host}")
-    return f"{parsed.scheme}://{parsed.hostname or 'localhost'}:{port}"
+def server_url(host: str, port: Optional[int] = None) -> str:
+    """'http://localhost', 8097 -> 'http://localhost:8097' (a path prefix
+    kept, a login dropped; see :mod:`moevae.server.address`)."""
+    return join_server_url(host, port).url
 
 
-def answers(host: str, port: int, timeout: float = 1.0) -> bool:
+def answers(host: str, port: Optional[int] = None,
+            timeout: float = 1.0) -> bool:
     """True if something answers HTTP at the address."""
     try:
-        requests.get(server_url(host, port), timeout=timeout)
+        requests.get(server_url(host, port) + "/", timeout=timeout)
+    except requests.ReadTimeout:
+        return True  # connected: a server is there, slow to answer
     except requests.RequestException:
         return False
     return True
@@ -53,14 +57,20 @@ def start_local_server(host: str, port: int,
     """Start ``python -m moevae.server`` in the background, detached (it
     keeps running after training); None (and a warning) if it cannot."""
     env_path = Path(env_path or DEFAULT_ENV_PATH).expanduser()
-    if urlparse(host).hostname not in LOCAL_HOSTS:
-        logger.warning("board: nothing answers at %s and it is not local; "
-                       "no server started", server_url(host, port))
+    address = join_server_url(host, port)
+    port = address.port
+    if address.hostname not in LOCAL_HOSTS or address.scheme != "http":
+        logger.warning("board: nothing answers at %s and it is not %s; no "
+                       "server started", address.url, "local"
+                       if address.hostname not in LOCAL_HOSTS else "http")
         return None
     env_path.mkdir(parents=True, exist_ok=True)
     log_file = env_path / f"server-{port}.log"
+    listen = "::1" if address.hostname == "::1" else "127.0.0.1"
     command = [sys.executable, "-m", "moevae.server", "--port", str(port),
-               "--host", "127.0.0.1", "--env-path", str(env_path)]
+               "--host", listen, "--env-path", str(env_path)]
+    if address.path:
+        command += ["--base-url", address.path]
     with open(log_file, "ab") as output:
         process = subprocess.Popen(command, stdout=output,
                                    stderr=subprocess.STDOUT,
@@ -69,10 +79,9 @@ def start_local_server(host: str, port: int,
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     while time.monotonic() < deadline and process.poll() is None:
         if answers(host, port, timeout=0.5):
-            logger.info("board: started a Visdom server at "
-                        "http://127.0.0.1:%d (pid %d, log %s); it keeps "
-                        "running after training: `%s` stops it", port,
-                        process.pid, log_file, stop_command(env_path, port))
+            logger.info("board: started a Visdom server at %s (pid %d, "
+                        "log %s); it keeps running after training: `%s` "
+                        "stops it", address.url, process.pid, log_file, stop_command(env_path, port))
             return process
         time.sleep(0.2)
     tail = log_file.read_text(errors="replace").strip().splitlines()[-1:]

@@ -42,9 +42,10 @@ def describe(summary: Dict[str, str], now: float) -> str:
     return status or "-"
 
 
-def index_html(rows: List[Dict[str, str]]) -> str:
+def index_html(rows: List[Dict[str, str]], base_url: str = "") -> str:
+    """The pane's table; links under the server's ``base_url``."""
     cells = "".join(
-        f'<tr><td><a href="/env/{quote(row["env"], safe="")}" '
+        f'<tr><td><a href="{html.escape(base_url)}/env/{quote(row["env"], safe="")}" '
         f'target="_top">{html.escape(row["env"])}</a></td>'
         f'<td>{html.escape(row["status"])}</td>'
         f'<td>{html.escape(row.get("epoch") or "-")}</td>'
@@ -85,11 +86,12 @@ class RunsIndex:
     def rows(self, now: float) -> List[Dict[str, str]]:
         rows = []
         for eid in sorted(self.app.state):
-            if eid == INDEX_ENV:
-                continue
             data = loaded_env(self.app.state[eid])
-            summary = self.saved_summary(eid) if data is None else \
-                run_summary(data)
+            summary = (self.saved_summary(eid) if data is None
+                       else run_summary(data))
+            if eid == INDEX_ENV and not summary:
+                continue  # main lists the runs; it is one (pynet's
+                # default Board env) only when it has a run_status pane
             rows.append(dict(summary, env=eid,
                              status=describe(summary, now)))
         return rows
@@ -99,7 +101,8 @@ class RunsIndex:
         from visdom.utils.server_utils import broadcast
         from visdom.utils.shared_utils import get_rand_id
 
-        content = index_html(self.rows(time.time()))
+        content = index_html(self.rows(time.time()),
+                             getattr(self.app, "base_url", "") or "")
         main = self.app.state.setdefault(INDEX_ENV, {"jsons": {},
                                                     "reload": {}})
         windows = main["jsons"]

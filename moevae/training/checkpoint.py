@@ -35,6 +35,21 @@ INITIAL_NAME = "initial.pth"
 LOCK_NAME = ".lock"
 NAME = re.compile(r"^model_(\d+)_epoch_(\d+)(?:_(?:batch|sample)_(\d+))?\.pth$")
 BEST_NAME = "best.pth"
+BEST_OF_FOLD = re.compile(r"^best_(\d+)\.pth$")
+
+
+def best_name(fold: int, single_fold: bool = True) -> str:
+    """``best.pth`` for a run of one fold, ``best_<fold>.pth`` per fold of
+    a cross-validation (losses of different validation sets are never
+    compared)."""
+    return BEST_NAME if single_fold else f"best_{fold}.pth"
+
+
+def checkpoint_fold(path: Path) -> Optional[int]:
+    """The fold a checkpoint's or best copy's file name says, else None."""
+    name = Path(path).name
+    match = NAME.match(name) or BEST_OF_FOLD.match(name)
+    return int(match.group(1)) if match else None
 
 
 def checkpoint_name(fold: int, epoch: int, position: int = 0) -> str:
@@ -86,15 +101,21 @@ def remove_stale_temporaries(directory: Path) -> None:
 
 
 def prune(directory: Path, keep_last: int) -> None:
-    """Delete all but the ``keep_last`` newest checkpoints, and every
-    mid-epoch one older than the newest complete epoch (superseded)."""
-    found = list_checkpoints(directory)
-    complete = [index for index, path in enumerate(found)
-                if not is_mid_epoch(path)]
-    superseded = [path for path in found[complete[0]:]
-                  if is_mid_epoch(path)] if complete else []
-    kept = [path for path in found if path not in superseded]
-    for path in superseded + kept[keep_last:]:
+    """Per fold, delete all but the ``keep_last`` newest checkpoints, and
+    every mid-epoch one older than the fold's newest complete epoch
+    (superseded): each fold keeps its final model."""
+    stale = []
+    for fold in sorted({checkpoint_fold(p) for p in
+                        list_checkpoints(directory)}):
+        found = [path for path in list_checkpoints(directory)
+                 if checkpoint_fold(path) == fold]
+        complete = [index for index, path in enumerate(found)
+                    if not is_mid_epoch(path)]
+        superseded = [path for path in found[complete[0]:]
+                      if is_mid_epoch(path)] if complete else []
+        kept = [path for path in found if path not in superseded]
+        stale += superseded + kept[keep_last:]
+    for path in stale:
         try:
             path.unlink()
         except OSError as error:
@@ -102,9 +123,9 @@ def prune(directory: Path, keep_last: int) -> None:
                            error)
 
 
-def copy_best(source: Path) -> None:
-    """Copy a checkpoint to best.pth (atomically; failures only logged)."""
-    target = source.with_name(BEST_NAME)
+def copy_best(source: Path, name: str = BEST_NAME) -> None:
+    """Copy a checkpoint to ``name`` (atomically; failures only logged)."""
+    target = source.with_name(name)
     try:
         with open(source, "rb") as reader, atomic_write(target) as writer:
             shutil.copyfileobj(reader, writer)
@@ -240,10 +261,13 @@ class Checkpointer:
     Raises MoEVAEValueError when the folder cannot be created.
     """
 
-    def __init__(self, directory: Any, keep_last: int = 2):
+    def __init__(self, directory: Any, keep_last: int = 2,
+                 single_fold: bool = True):
         self.directory = Path(directory).expanduser()
         self.keep_last = keep_last
-        self.best: Optional[float] = None
+        self.best: Optional[float] = None  # of the fold being trained
+        self.best_fold: Optional[int] = None
+        self.single_fold = single_fold
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -292,6 +316,9 @@ class Checkpointer:
         Raises CheckpointWriteError when the file cannot be written (the
         previous checkpoints are then intact).
         """
+        if self.best_fold is not None and fold != self.best_fold:
+            self.best = None  # another fold: another validation set
+        self.best_fold = fold
         improved = val_loss is not None and (self.best is None or
                                              val_loss < self.best)
         if improved:
@@ -299,7 +326,7 @@ class Checkpointer:
         path = save_checkpoint(self.directory, dict(payload, best=self.best),
                                fold, epoch, position)
         if improved:
-            copy_best(path)
+            copy_best(path, best_name(fold, self.single_fold))
         prune(self.directory, self.keep_last)
         return path
 
@@ -325,5 +352,9 @@ class Checkpointer:
         return payload
 
     def newest(self) -> Optional[Tuple[Path, Dict[str, Any]]]:
-        """The newest complete checkpoint (corrupt ones skipped), or None."""
-        return newest_valid(self.directory)
+        """The newest complete checkpoint (corrupt ones skipped), or None;
+        its fold is the one its ``best`` belongs to."""
+        found = newest_valid(self.directory)
+        if found is not None:
+            self.best_fold = found[1].get("fold")
+        return found

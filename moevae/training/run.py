@@ -113,7 +113,7 @@ class Run:
             raise bad_value("resume", resume, "a checkpointdir to resume "
                             "from")
         checkpointer = None if checkpointdir is None else Checkpointer(
-            checkpointdir, keep_checkpoints)
+            checkpointdir, keep_checkpoints, single_fold=len(folds) == 1)
         if checkpointer is not None and not resume and checkpointer.existing():
             raise bad_value("checkpointdir", str(checkpointer.directory),
                             "an empty folder or resume=True (it holds the "

@@ -100,3 +100,31 @@ def test_a_folder_without_checkpoint_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert stop.value.code == 2 and err.count("\n") == 1
     assert "no checkpoint in this folder" in err and "no such file" not in err
+
+
+@pytest.mark.parametrize("name", ["best.pth", "best_0.pth"])
+def test_a_truncated_best_beside_good_checkpoints_is_skipped(
+        tmp_path, trained, capsys, name):
+    """evaluate reads a folder as sample and predict do: an unreadable
+    best copy is skipped with one warning (best.pth, and a fold's)."""
+    import shutil
+    mnist_dir, checkpoint = trained
+    folder = tmp_path / "ck"
+    folder.mkdir()
+    shutil.copy(checkpoint, folder / checkpoint.name)
+    (folder / name).write_bytes(checkpoint.read_bytes()[:200])
+    assert evaluate_cli.main([str(folder), "--datasetdir", str(mnist_dir),
+                              "--json", str(tmp_path / "r.json")]) == 0
+    output = capsys.readouterr()
+    assert output.out.startswith(str(folder / checkpoint.name))
+    assert output.err.count("warning") == 1 and name in output.err
+
+
+@pytest.mark.parametrize("path", ["missing", "missing/run", "x.pth"])
+def test_a_path_that_does_not_exist_says_so(tmp_path, capsys, path):
+    with pytest.raises(SystemExit) as stop:
+        evaluate_cli.main([str(tmp_path / path)])
+    assert stop.value.code == 2
+    error = capsys.readouterr().err
+    assert "no such checkpoint file or folder" in error
+    assert "no checkpoint in this folder" not in error

@@ -53,8 +53,9 @@ def test_bad_port_numbers(text, message):
     ("auto", DEFAULT_BOARD), ("off", None),
     ("http://localhost:8097", BoardAddress("http://localhost", 8097)),
     ("https://boards.example.org", BoardAddress("https://boards.example.org",
-                                                8097)),
-    ("http://10.0.0.2:9000/path", BoardAddress("http://10.0.0.2", 9000))])
+                                                443)),
+    ("http://10.0.0.2:9000/path", BoardAddress("http://10.0.0.2/path",
+                                               9000))])
 def test_board_addresses(text, address):
     assert board_address(text) == address
 

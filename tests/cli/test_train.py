@@ -27,13 +27,20 @@ def run_main(capsys, *args):
     (["--epochs", "0"], "argument --epochs: '0': expected an integer >= 1"),
     (["--batch-size", "x"], "argument --batch-size"),
     (["--device", "tpu"], "argument --device: invalid choice: 'tpu'"),
-    (["--board", "localhost:8097"], "expected auto, off or a URL"),
+    (["--board", "localhost:8097"], "expected auto, off or a"),
+    (["--board", "ftp://host/visdom"], "expected auto, off or a URL such as"),
+    (["--board", "http://u:secret@h:1?x"], "'http://u:***@h:1?x'"),
+    (["--board", "http://h:80"], None),
+    (["--name", "main"], "name='main': expected another name"),
+    (["--name", "main", "--board", "off"], "the board's first page"),
     (["--fold", "10"], "argument --fold: 10: expected 0-9"),
     (["--seed", "-1"], "argument --seed"),
     (["--resume", "/nonexistent/run"], "no such folder"),
     (["--epoch", "3", "--bogus"], "unrecognized arguments: --bogus"),
 ])
 def test_bad_flags_exit_2_with_one_line(capsys, args, message):
+    if message is None:  # refused for another flag: the URL parsed
+        args, message = [*args, "--epochs", "0"], "argument --epochs"
     code, output = run_main(capsys, "train", *args)
     assert code == 2
     assert message in output.err

@@ -1,4 +1,5 @@
 """Journal: merged line windows with a bounded point count."""
+import numpy as np
 import visdom
 
 from moevae.plotting.journal import Journal
@@ -70,3 +71,91 @@ def test_a_long_run_keeps_points_spread_over_all_its_epochs():
     counts = np.histogram(x, bins=10, range=(0, 300))[0]
     assert counts.min() >= counts.max() / 2, counts
     assert len(x) <= 400 and posted <= 400  # the server holds as many
+
+
+def _server_copy(posted):
+    """What visdom's server holds after the posted messages (one window)."""
+    from moevae.plotting.journal import merge_update
+    import copy
+    held = None
+    for endpoint, payload in posted:
+        if endpoint == "events":
+            held = copy.deepcopy(payload)
+        else:
+            merge_update(held, payload)
+    return held
+
+
+def _append_all(journal, batches, name="train"):
+    posted = list(journal.record("events", {"eid": "e", "win": "b", "data": [
+        {"x": [0.0], "y": [0.0], "name": name, "type": "scatter"}]}))
+    for xs in batches:
+        posted += journal.record("update", {
+            "eid": "e", "win": "b", "append": True, "name": name,
+            "data": [{"x": xs, "y": xs}]})
+        held = _server_copy(posted)
+        for trace in held["data"]:
+            assert trace["x"] == sorted(trace["x"]), trace["x"]
+        assert sum(len(t["x"]) for t in held["data"]) <= journal.max_points
+    return _server_copy(posted)
+
+
+def test_a_thinned_curve_stays_in_x_order_and_within_its_bound():
+    """Per-batch points (20 epochs of 10, max_points=40, the reported
+    case); appends merged in the queue (many points at once); uneven
+    batch counts per epoch with a bound of 11 (two more of the kind)."""
+    per_batch = [[epoch + step / 10 for step in range(1, 11)]
+                 for epoch in range(20)]
+    held = _append_all(Journal(max_points=40), per_batch)
+    assert held["data"][0]["x"][-1] == 20.0  # the newest point is shown
+    merged = [[float(x) for x in range(1, 3)], [float(x) for x in
+                                                range(3, 19)]]
+    merged += [[float(x) for x in range(19 + 7 * i, 26 + 7 * i)]
+               for i in range(30)]
+    held = _append_all(Journal(max_points=10), merged)
+    assert held["data"][0]["x"][-1] == merged[-1][-1]
+    rng = np.random.default_rng(0)
+    uneven, start = [], 0.0
+    for _ in range(60):
+        count = int(rng.integers(1, 13))
+        uneven.append([start + (i + 1) / count for i in range(count)])
+        start += 1.0
+    _append_all(Journal(max_points=11), uneven)
+
+
+def test_resume_at_drops_later_points_of_every_fold_from_the_log(tmp_path):
+    """The board learns where a resumed run continues: later points of
+    that fold (epoch and per-batch windows) and every later fold's go,
+    from the offline log too; earlier folds stay."""
+    from moevae.plotting import Board
+    from moevae.plotting.journal import read_log
+    from tests.support.helpers import free_port
+    log = tmp_path / "board.jsonl"
+
+    def board():
+        return Board(port=free_port(), host="http://127.0.0.1", env="r",
+                     start_server=False, log_path=log, queue_size=1)
+
+    first = board()
+    for fold, epochs in ((0, 3), (1, 3), (2, 1)):
+        for epoch in range(epochs):
+            first.update_plots({"loss": 1.0 + epoch,
+                                "batch_loss": np.ones(4)}, epoch, fold)
+    first.close(1)
+
+    def traces(window):
+        journal, _ = read_log(log)
+        (_, ((_, message),)), = [item for item in journal.window_messages()
+                                 if item[0] == ("r", window)]
+        return {trace["name"]: trace["x"] for trace in message["data"]}
+    second = board()
+    second.resume_at(1, 1)
+    second.close(1)
+    assert traces("loss") == {"train": [1.0, 2.0, 3.0],
+                              "train (fold 1)": [1.0],
+                              "train (fold 2)": []}
+    assert traces("batch_loss")["train (fold 1)"] == [0.25, 0.5, 0.75, 1.0]
+    third = board()
+    third.resume_at(0, 0)
+    third.close(1)
+    assert all(x == [] for x in traces("loss").values())

@@ -33,7 +33,8 @@ BOARD_LIKE = "import signal, time; {}time.sleep(30)  # moevae"
     ("http://localhost", 8097, "http://localhost:8097"),
     ("localhost", 9000, "http://localhost:9000"),
     ("https://example.org:1234", 80, "https://example.org:80"),
-    ("http://[::1]", 8097, "http://::1:8097"),
+    ("http://[::1]", 8097, "http://[::1]:8097"),
+    ("http://127.0.0.1/visdom", 81, "http://127.0.0.1:81/visdom"),
     ("http://", 8097, "http://localhost:8097"),
 ])
 def test_server_url_joins_the_host_and_the_given_port(host, port, url):

@@ -83,3 +83,18 @@ def test_runs_saved_by_an_earlier_server_are_listed_without_loading(
     content = App.state["main"]["jsons"]["runs"]["content"]
     assert "<td>finished</td><td>7</td><td>0.5</td>" in content
     assert App.state["old"]._raw_dict is None  # not loaded into memory
+
+
+def test_links_follow_the_base_url_and_main_is_listed_only_as_a_run():
+    from types import SimpleNamespace
+    from moevae.server.runs_index import RunsIndex
+    text = index_html([{"env": "a", "status": "-"}], "/visdom")
+    assert 'href="/visdom/env/a"' in text
+    status = ('<div data-status="finished" data-epoch="2" data-loss="1" '
+              'data-updated="0"></div>')
+    app = SimpleNamespace(env_path=None, state={
+        "main": {"jsons": {"run_status": {"content": status}}},
+        "b": {"jsons": {}}})
+    assert [row["env"] for row in RunsIndex(app).rows(0.0)] == ["b", "main"]
+    app.state["main"] = {"jsons": {"runs": {"content": "index"}}}
+    assert [row["env"] for row in RunsIndex(app).rows(0.0)] == ["b"]

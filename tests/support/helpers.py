@@ -44,18 +44,20 @@ def write_mnist_idx(folder: Path, train: int = 600, test: int = 100,
     return folder
 
 
-def start_server(port: int, env_path: Path, extra_env=None, args=()):
+def start_server(port: int, env_path: Path, extra_env=None, args=(),
+                 host: str = "127.0.0.1"):
     env = dict(os.environ, PYTHONUNBUFFERED="1", **(extra_env or {}))
     process = subprocess.Popen(
         [sys.executable, "-m", "moevae.server", "--port", str(port),
-         "--host", "127.0.0.1", "--env-path", str(env_path), *args],
+         "--host", host, "--env-path", str(env_path), *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(process.stdout.read().decode())
         try:
-            requests.get(f"http://127.0.0.1:{port}/", timeout=1)
+            shown = f"[{host}]" if ":" in host else host
+            requests.get(f"http://{shown}:{port}/", timeout=1)
             return process
         except requests.RequestException:
             time.sleep(0.2)
