@@ -53,6 +53,33 @@ def test_no_broken_internal_link_or_image(site):
     assert broken_references(site) == []
 
 
+def public_names():
+    """moevae.<package>.<name> for every name a public package exports,
+    and moevae.<module> for every module of training/ and clustering/."""
+    import importlib
+    import pkgutil
+
+    import moevae
+    names = []
+    for info in pkgutil.walk_packages(moevae.__path__, "moevae."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        if info.name.startswith(("moevae.training.", "moevae.clustering.")):
+            names.append(info.name)
+        names += [f"{info.name}.{name}" for name in
+                  getattr(module, "__all__", [])]
+    return names
+
+
+def test_the_api_reference_covers_every_public_name(site):
+    html = "".join(path.read_text() for path in (site / "api").glob("*.html"))
+    missing = [name for name in public_names()
+               if f'id="{name}"' not in html and f'id="module-{name}"'
+               not in html]
+    assert missing == []
+
+
 class _Logged(http.server.SimpleHTTPRequestHandler):
     log: ClassVar[list] = []
 
