@@ -7,11 +7,13 @@ loaded by :func:`moevae.training.loading.load_trained_model`.
 import argparse
 import sys
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from .parsing import OneLineParser
 from ..errors import bad_value
+
+if TYPE_CHECKING:  # imported once the arguments are read
+    import torch
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -20,11 +22,12 @@ def print_warning(message: str) -> None:
     print(f"moevae: warning: {message}", file=sys.stderr)
 
 
-def choose_device(name: str) -> torch.device:
+def choose_device(name: str) -> "torch.device":
     """'auto' (CUDA when present), 'cpu' or 'cuda' as a torch.device.
 
     Raises MoEVAEValueError: an unknown name, or 'cuda' without a GPU.
     """
+    import torch
     if name not in DEVICES:
         raise bad_value("device", name, " or ".join(DEVICES))
     if name == "auto":
@@ -57,10 +60,12 @@ def add_fold(parser: argparse.ArgumentParser) -> None:
                         "fold trained)")
 
 
-def parsed_device(parser: argparse.ArgumentParser,
-                  args: argparse.Namespace) -> torch.device:
-    """``args.device`` as a torch.device; a parser error if unusable."""
+def checked_device(name: str) -> "torch.device":
+    """--device as a torch.device (imports torch: called once the other
+    arguments are checked); MoEVAEValueError naming the flag."""
+    from ..errors import MoEVAEValueError
     try:
-        return choose_device(args.device)
+        return choose_device(name)
     except ValueError as error:
-        parser.error(f"argument --device: {error}")
+        raise MoEVAEValueError(
+            f"argument --device: {str(error).split('=', 1)[-1]}") from None

@@ -12,17 +12,11 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-import numpy as np
-import pandas as pd
-
-from .parsing import OneLineParser
-from ..datasets import fetch_minst
-from ..datasets.mnist import DEFAULT_DATA_DIR
-from ..errors import CheckpointError, MoEVAEError
-from ..clustering.evaluation import evaluate, write_reports
-from ..training.loading import (describe_choice, find_checkpoint,
-                                load_trained_model)
 from .checkpoints import add_fold
+from .parsing import OneLineParser
+from ..datasets.defaults import DEFAULT_DATA_DIR
+from ..errors import CheckpointError, MoEVAEError
+from ..training.names import describe_choice, find_checkpoint
 
 
 def parse(argv: List[str]):
@@ -47,22 +41,39 @@ def parse(argv: List[str]):
         parser.error(f"argument checkpoint: {error}")
     args.json = args.json or chosen.parent / "evaluation.json"
     args.pictures = args.pictures or args.json.parent
+    from .outputs import check_output
+    try:
+        check_output("--json", args.json, ".json", inputs=[chosen])
+        for name in ("confusion.png", "experts.png"):
+            check_output("--pictures", args.pictures / name, inputs=[chosen])
+    except MoEVAEError as error:
+        parser.error(str(error))
     return args
 
 
 def report(scores) -> str:
+    from ..clustering.scores import expert_digits
     usage = " ".join(f"{share:.1%}" for share in scores.usage)
+    digits = " ".join(f"{k}->{d}" for k, d in enumerate(
+        expert_digits(scores.confusion)))
     counts = "\n".join(f"  expert {k}: " + " ".join(f"{n:5d}" for n in row)
                        for k, row in enumerate(scores.confusion))
     return (f"ACC {scores.acc:.4f}  NMI {scores.nmi:.4f}  ARI "
             f"{scores.ari:.4f}  ({scores.collapsed} expert(s) under 2%)\n"
             f"usage per expert: {usage}\n"
+            f"digit per expert (the matching ACC scores): {digits}\n"
             "expert x digit:  " + " ".join(f"{d:5d}" for d in range(
                 len(scores.confusion[0]))) + "\n" + counts)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
+    import numpy as np
+    import pandas as pd
+
+    from ..clustering.evaluation import evaluate, write_reports
+    from ..datasets import fetch_minst
+    from ..training.loading import load_trained_model
     try:
         used, model = load_trained_model(
             args.checkpoint, "cpu", fold=args.fold,
@@ -73,11 +84,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         labels = pd.read_csv(data.metadata_path, sep="\t")["label"].to_numpy()
         scores = evaluate(model, images, labels)
         paths = write_reports(scores, model, args.json, args.pictures,
-                              str(used))
+                              str(used.absolute()))
     except MoEVAEError as error:
         print(f"moevae evaluate: error: {error}", file=sys.stderr)
         return 2
-    print(f"{used}{describe_choice(args.checkpoint, used)}: {len(labels)} "
-          f"images\n{report(scores)}")
+    print(f"{used}{describe_choice(args.checkpoint, used)}: scored on all "
+          f"{len(labels):,} images of {args.datasetdir} (training and "
+          "held-out rows alike; the board's 'clustering (held-out)' scores "
+          f"a run's held-out rows only)\n{report(scores)}")
     print("written: " + ", ".join(str(path) for path in paths))
     return 0

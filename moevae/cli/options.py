@@ -6,14 +6,13 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 from .parsing import OneLineParser, board_address, env_name
-from ..datasets.mnist import DEFAULT_DATA_DIR
-from ..training.precision import PRECISIONS
-from ..training.checkpoint import INITIAL_NAME, list_checkpoints
-from ..training.distributed import restarted_by_torchrun
-from ..errors import DataError, MoEVAEError
-from ..fileio import read_json
 from ..clustering.recipes import DEFAULT as DEFAULT_RECIPE
 from ..clustering.recipes import RECIPES, recipe_name
+from ..datasets.defaults import DEFAULT_DATA_DIR
+from ..errors import DataError, MoEVAEError
+from ..fileio import read_json
+from ..training.names import (INITIAL_NAME, PRECISIONS, checkpoint_place,
+                              describe_checkpoint, list_checkpoints)
 
 NUMBER_OF_FOLDS = 10
 # options that define a run: refused on resume when they differ
@@ -92,7 +91,7 @@ def build_parser() -> OneLineParser:
         help="fp32, tf32 (CUDA) or bf16 autocast (default %(default)s)")
     add("--compile", action="store_true", help="torch.compile the forward "
         "pass (CUDA graphs on a GPU; the first epoch pays the compile)")
-    add("--learning-rate", type=positive_float,
+    add("--learning-rate", "--lr", type=positive_float,
         help="Adam learning rate (default: the recipe's)")
     add("--threads", type=positive_int, help="CPU threads for torch "
         "(default: torch's choice, one per core)")
@@ -118,7 +117,7 @@ def parse(argv: List[str]) -> argparse.Namespace:
     try:
         RECIPES[args.recipe]().check_layout(args.layout)
     except MoEVAEError as error:
-        parser.error(f"argument --layout: {error}")
+        parser.error(f"argument --layout: {str(error).split('=', 1)[-1]}")
     if args.device == "cuda":
         import torch
         if not torch.cuda.is_available():
@@ -132,8 +131,8 @@ def parse(argv: List[str]) -> argparse.Namespace:
     args.datasetdir = args.datasetdir.expanduser().absolute()
     args.checkpointdir = (args.checkpointdir or
                           args.run_dir / "checkpoints").absolute()
-    checked = os.environ.get("RANK", "0") == "0" and not \
-        restarted_by_torchrun()  # a restarted worker resumes its run
+    checked = os.environ.get("RANK", "0") == "0" and not (
+        restarted())  # a restarted worker resumes its run
     if args.resume is None and checked:
         written = holds_checkpoints(args.checkpointdir)
         for folder in (args.run_dir, args.checkpointdir):
@@ -149,6 +148,31 @@ def parse(argv: List[str]) -> argparse.Namespace:
                              f": resume it with --resume {folder}, or give "
                              "another --name, --run-dir or --checkpointdir")
     return args
+
+
+def restarted() -> bool:
+    """True in a worker that torchrun's agent restarted (torch is imported
+    only under torchrun)."""
+    if "TORCHELASTIC_RESTART_COUNT" not in os.environ:
+        return False
+    from ..training.distributed import restarted_by_torchrun
+    return restarted_by_torchrun()
+
+
+def check_trained_epochs(parser: OneLineParser, args: argparse.Namespace,
+                         checkpointdir: Path) -> None:
+    """Refuse fewer --epochs than the run's newest checkpoint (by its
+    name) has trained, before anything is loaded, written or drawn."""
+    found = [path for path in (list_checkpoints(checkpointdir)
+                               if checkpointdir.is_dir() else [])
+             if checkpoint_place(path).fold == args.fold]
+    newest = found[0] if found else None
+    place = checkpoint_place(newest) if newest is not None else None
+    if place is not None and args.epochs < place.trained:
+        parser.error(f"argument --epochs: {args.epochs}: expected >= "
+                     f"{place.trained}: the run has already trained "
+                     f"{place.trained} epoch(s) of fold {place.fold} "
+                     f"({describe_checkpoint(newest)})")
 
 
 def resumed_args(parser: OneLineParser, argv: List[str],
@@ -201,7 +225,9 @@ def resumed_args(parser: OneLineParser, argv: List[str],
     merged.update(resume=folder, checkpointdir=checkpointdir,
                   run_dir=merged["run_dir"] if "run_dir" in given
                   else run_dir)
-    return argparse.Namespace(**merged)
+    resumed = argparse.Namespace(**merged)
+    check_trained_epochs(parser, resumed, checkpointdir)
+    return resumed
 
 
 def holds_checkpoints(folder: Path) -> bool:

@@ -1,7 +1,9 @@
 """argparse with one-line errors: ``prog: error: ...``, exit status 2."""
 import argparse
+import difflib
+import re
 import sys
-from typing import NamedTuple, NoReturn, Optional
+from typing import Dict, List, NamedTuple, NoReturn, Optional
 
 
 class BoardAddress(NamedTuple):
@@ -25,8 +27,29 @@ class OneLineParser(argparse.ArgumentParser):
         return super().format_help().replace("``", "")
 
     def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments: "):
+            message = self.unrecognized(message.split(": ", 1)[1].split())
         print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
         raise SystemExit(2)
+
+    def unrecognized(self, words: List[str]) -> str:
+        """"unknown option --epcohs; did you mean --epochs?" for each
+        unknown flag (its nearest spelling, if any is close)."""
+        flags = [flag for action in self._actions
+                 for flag in action.option_strings if flag.startswith("--")]
+        parts, after_flag = [], False
+        for word in words:
+            if not word.startswith("-"):  # an unknown flag's value: skipped
+                if not after_flag:
+                    parts.append(f"unexpected argument {word!r}")
+                after_flag = False
+                continue
+            after_flag = "=" not in word
+            name = word.split("=", 1)[0]
+            near = difflib.get_close_matches(name, flags, n=1, cutoff=0.6)
+            parts.append(f"unknown option {name}" + (
+                f"; did you mean {near[0]}?" if near else ""))
+        return "; ".join(parts)
 
 
 def port_number(text: str) -> int:
@@ -106,3 +129,13 @@ def integer_in_range(minimum: int, maximum: Optional[int] = None):
             raise argparse.ArgumentTypeError(f"{text!r}: expected {expected}")
         return value
     return parse
+
+
+def flag_message(message: str, flags: Dict[str, str]) -> str:
+    """A library error ``nb_epochs=1: expected ...`` in the words of the
+    command line: ``argument --epochs: 1: expected ...`` (``flags`` maps
+    the library's parameter names to the flags)."""
+    match = re.match(r"(?:resume: )?(\w+)=", message)
+    if match and match.group(1) in flags:
+        return f"argument {flags[match.group(1)]}: {message[match.end():]}"
+    return message

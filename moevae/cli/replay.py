@@ -9,6 +9,7 @@ skipped, named in one warning, and the rest is drawn.
 import sys
 from pathlib import Path
 from typing import List, Optional, Tuple
+from urllib.parse import quote
 
 from .parsing import BoardAddress, OneLineParser, env_name, server_url
 from ..plotting.journal import Journal, read_log, skipped_warning
@@ -64,16 +65,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         count, refused = replay(journal, args.board, args.env)
     except TransportError as error:
         where = transport_url(args.board)
-        how = "refuses every window" if isinstance(error, RequestRefused) \
-            else "does not answer"
-        print(f"moevae replay: failed: the Visdom server at {where} "
-              f"{how} ({error})", file=sys.stderr)
+        if isinstance(error, RequestRefused):
+            how = f"refuses every window ({error})"
+        else:
+            how = (f"does not answer ({error}): start one with `moevae "
+                   f"board --port {args.board.port}`, then replay again")
+        print(f"moevae replay: failed: the Visdom server at {where} {how}",
+              file=sys.stderr)
         return 1
     if refused:
         print(f"moevae replay: warning: the server refused {len(refused)} "
               f"window(s): {', '.join(refused[:10])}", file=sys.stderr)
-    envs = ", ".join([args.env] if args.env else journal.envs())
-    print(f"moevae replay: {count} windows drawn in {envs}")
+    where = transport_url(args.board)
+    pages = " ".join(f"{where}/env/{quote(name, safe='')}"
+                     for name in ([args.env] if args.env else journal.envs()))
+    print(f"moevae replay: {count} windows drawn: {pages}")
     return 0
 
 

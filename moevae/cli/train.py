@@ -5,43 +5,45 @@ during training (NaN loss, a checkpoint that cannot be written); 130/143
 stopped by SIGINT/SIGTERM after writing a checkpoint.
 """
 import logging
-import random
+import os
 import sys
 from typing import List, Optional
 
-import numpy as np
-import torch
-
-from ..datasets import DataManager, fetch_minst
-from ..errors import CheckpointWriteError, MoEVAEError, NonFiniteLossError, \
-    TrainingInterrupted
-from ..fileio import write_json
-from ..training.distributed import Distributed
-from ..interfaces import DeepLearningInterface
-from ..log import ensure_console_logging
-from ..clustering.monitor import ClusteringMonitor
-from ..plotting import (Board, ExpertUsage, Reconstructions, sampling,
-                        show_config, update_board)
-from ..clustering.partition import partition_table
-from ..clustering.recipes import Recipe, get_recipe
-from ..transforms import flatten
 from .options import NUMBER_OF_FOLDS, config_of, parse
+from .parsing import flag_message
 
 logger = logging.getLogger("moevae")
 RECONSTRUCTED_IMAGES = 8
+# the library's parameters, as the flags of ``moevae train`` spell them
+FLAGS = {"nb_epochs": "--epochs", "fold_index": "--fold",
+         "learning_rate": "--learning-rate", "batch_size": "--batch-size",
+         "save_after_epochs": "--save-every", "keep_checkpoints": "--keep",
+         "checkpointdir": "--checkpointdir", "device": "--device",
+         "precision": "--precision", "nonfinite": "--nonfinite",
+         "with_validation": "--validation", "layout": "--layout",
+         "recipe": "--recipe", "datasetdir": "--datasetdir"}
 
 
 def seed_everything(seed: int) -> None:
+    import random
+
+    import numpy as np
+    import torch
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
 
 
-def build_manager(args, recipe: Recipe) -> DataManager:
+def build_manager(args, recipe):
     """The seed's DataManager: 10 stratified folds, flattened images.
 
     A recipe that starts from a partition gets it as the labels.
     """
+    import numpy as np
+
+    from ..clustering.partition import partition_table
+    from ..datasets import DataManager, fetch_minst
+    from ..transforms import flatten
     data = fetch_minst(str(args.datasetdir), download=args.download)
     metadata_path, labels = data.metadata_path, None
     if recipe.needs_partition:
@@ -58,7 +60,13 @@ def build_manager(args, recipe: Recipe) -> DataManager:
         sample_size=1)
 
 
-def attach_board(interface, args, manager: DataManager, config) -> None:
+def attach_board(interface, args, manager, config) -> None:
+    """The board and its panes; drawn from the first epoch on, so that a
+    refused resume leaves the run's board as it was."""
+    import numpy as np
+
+    from ..plotting import (Board, ExpertUsage, Reconstructions, sampling,
+                            show_config, update_board)
     host, port, auto = args.board
     board = Board(port=port, host=host, env=args.name, start_server=auto,
                   log_path=args.run_dir / "board.jsonl")
@@ -78,18 +86,27 @@ def write_config(args, config) -> None:
     """config.json in the run folder and beside the checkpoints, so that
     ``--resume`` works from either folder, even before the first
     checkpoint is complete."""
+    from ..fileio import write_json
     for folder in (args.run_dir, args.checkpointdir):
         folder.mkdir(parents=True, exist_ok=True)
         write_json(folder / "config.json", config)
 
 
 def run(args) -> int:
+    import numpy as np
+    import torch
+
+    from ..clustering.monitor import ClusteringMonitor
+    from ..clustering.recipes import get_recipe
+    from ..fileio import write_json
+    from ..interfaces import DeepLearningInterface
+    from ..log import ensure_console_logging
+    from ..training.distributed import Distributed
+
     main_rank = Distributed.from_environment().is_main  # rank 0 writes
     ensure_console_logging(logging.INFO if main_rank else logging.WARNING)
     config = config_of(args)
     args.run_dir.mkdir(parents=True, exist_ok=True)
-    if args.resume is None and main_rank:
-        write_config(args, config)
     if args.threads:
         torch.set_num_threads(args.threads)
     seed_everything(args.seed)
@@ -103,19 +120,28 @@ def run(args) -> int:
         keep_checkpoints=args.keep, compile=args.compile,
         keep_freed_memory=True)
     recipe.attach(interface)
-    if args.board is not None and main_rank:
-        attach_board(interface, args, manager, config)
+    if args.resume is None and main_rank:
+        write_config(args, config)
     held_out = manager["validation"][args.fold].indices
-    interface.add_observer("after_epoch", ClusteringMonitor(
+    monitor = ClusteringMonitor(
         np.array(manager.inputs[held_out]).reshape(len(held_out), -1),
-        manager.metadata["label"].to_numpy()[held_out]))
-    if args.resume is not None and main_rank:  # once resuming passed
-        pending = [config]
+        manager.metadata["label"].to_numpy()[held_out])
+    pending = [config]
 
-        def save_config(signal) -> None:
-            if pending:
-                write_config(args, pending.pop())
-        interface.add_observer("before_epoch", save_config)
+    def start(signal) -> None:
+        """Once resuming passed (or a new run began): the resumed run's
+        config, its board, the clustering scores."""
+        if not pending:
+            return
+        pending.pop()
+        try:
+            if args.resume is not None and main_rank:
+                write_config(args, config)
+            if args.board is not None and main_rank:
+                attach_board(interface, args, manager, config)
+        finally:
+            interface.add_observer("after_epoch", monitor)
+    interface.add_observer("before_epoch", start, side_effect=False)
     logger.info("training on %s, %d threads; run folder %s",
                 interface.device, torch.get_num_threads(), args.run_dir)
     try:
@@ -137,25 +163,56 @@ def run(args) -> int:
                 "validation": valid_history.to_dict()})
     if interface.board is not None:  # one flush, bounded by its timeout
         interface.board.close()
-    final = train_history.history[train_history.steps[-1]]["loss"]
-    print(f"moevae train: done, final loss {final:.5g}; checkpoints in "
-          f"{args.checkpointdir}")
+    print(done_line(args, train_history, interface.board))
     return 0
+
+
+def done_line(args, history, board) -> str:
+    """The last line: final loss, newest checkpoint, where the board is
+    and how to stop its server."""
+    from ..server.launch import answers, stop_command
+    from ..training.names import describe_checkpoint, list_checkpoints
+    final = (history.history[history.steps[-1]]["loss"] if history.steps
+             else None)
+    found = list_checkpoints(args.checkpointdir)
+    parts = [f"moevae train: done, final loss {final:.5g}" if final is not
+             None else "moevae train: done (nothing left to train)"]
+    if found:
+        parts.append(f"checkpoints in {args.checkpointdir}, newest "
+                     f"{describe_checkpoint(found[0], args.epochs)}")
+    if board is None:
+        shown = args.run_dir / "board.jsonl"
+        if args.board is not None and shown.is_file():
+            parts.append(f"board log {shown} (`moevae replay {shown}` "
+                         "redraws it)")
+    elif answers(board.host, board.port):
+        from ..server.launch import DEFAULT_ENV_PATH
+        parts.append(f"board {board.env_url} (its server keeps running; "
+                     f"`{stop_command(DEFAULT_ENV_PATH, board.port)}` "
+                     "stops it)")
+    else:
+        parts.append(f"board server at {board.url} not answering; "
+                     f"`moevae board` then `moevae replay {board.log_path}` "
+                     "draws it")
+    return "; ".join(parts)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
+    from ..errors import (CheckpointWriteError, MoEVAEError,
+                          NonFiniteLossError, TrainingInterrupted)
     try:
         return run(args)
     except TrainingInterrupted as stop:
-        if Distributed.from_environment().is_main:  # once under torchrun
+        if os.environ.get("RANK", "0") == "0":  # once under torchrun
             print(f"moevae train: {stop}", file=sys.stderr)
         return 128 + stop.signal_number
     except (NonFiniteLossError, CheckpointWriteError) as error:
         print(f"moevae train: failed: {error}", file=sys.stderr)
         return 1
     except MoEVAEError as error:
-        print(f"moevae train: error: {error}", file=sys.stderr)
+        print(f"moevae train: error: {flag_message(str(error), FLAGS)}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # before training started, or a second Ctrl-C
         print("moevae train: interrupted; the newest checkpoint (if any) is "

@@ -12,8 +12,8 @@ import torch
 
 from ..datasets.images import image_side
 from ..errors import bad_value, check_positive_int
+from .choices import MAX_COUNT
 
-MAX_COUNT = 10_000
 GRID_PADDING = 2
 GRID_PAD_VALUE = 0.5
 

@@ -28,11 +28,11 @@ import pandas as pd
 from ..datasets.sources import read_cached_table
 from ..errors import bad_value
 from ..fileio import atomic_save
+from .choices import METHODS
 
 logger = logging.getLogger("moevae")
 PCA_DIMENSIONS = 50
 UMAP_NEIGHBOURS = 15
-METHODS = ("umap", "tsne")
 
 
 def embedding_partition(images: np.ndarray, clusters: int = 10,

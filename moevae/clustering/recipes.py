@@ -13,16 +13,13 @@ partition) is the one that clusters the 70,000 MNIST digits best over 5
 seeds; the README's "Clustering" section gives every recipe's scores.
 """
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Dict
-
-import torch
+from typing import TYPE_CHECKING, Any, Callable, Dict
 
 from ..errors import bad_value
-from .losses import ResponsibilityLoss, WarmStartLoss
-from ..losses import ManagerLoss
-from ..models import FusedManager, build_manager
-from ..models.convolutional import ConvGatedManager
-from .partition import METHODS
+from .choices import METHODS
+
+if TYPE_CHECKING:  # torch and the models load when a model is built
+    import torch
 
 GATES = ("mlp", "conv")
 
@@ -65,8 +62,10 @@ class Recipe:
                             "0 with responsibilities=True (the EM loss has "
                             "no consistency term)")
 
-    def build_model(self, layout: str = "fused") -> torch.nn.Module:
+    def build_model(self, layout: str = "fused") -> "torch.nn.Module":
         """The fused model (default) or the seed's per-expert modules."""
+        from ..models import FusedManager, build_manager
+        from ..models.convolutional import ConvGatedManager
         self.check_layout(layout)
         if self.gate == "conv":
             return ConvGatedManager(self.input_dim, self.hidden_dim,
@@ -93,6 +92,8 @@ class Recipe:
         return self.warm_start_epochs > 0
 
     def build_loss(self) -> Any:
+        from ..losses import ManagerLoss
+        from .losses import ResponsibilityLoss, WarmStartLoss
         if self.responsibilities:
             return ResponsibilityLoss(
                 self.balancing_weight, self.warm_start_epochs,

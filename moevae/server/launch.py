@@ -142,9 +142,13 @@ def stop_board(env_path: Path, port: int,
     try:
         pid = int(path.read_text().strip())
     except (OSError, ValueError):
-        raise StopError(f"no board to stop on port {port}: no readable pid "
-                        f"file {path} (was it started by `moevae board "
-                        "--env-path` elsewhere, or by Docker?)") from None
+        if not answers("http://127.0.0.1", port, timeout=0.5):
+            raise StopError(f"no board is running on port {port}"
+                            ) from None
+        raise StopError(f"a server answers on port {port}, but no readable "
+                        f"pid file {path} says it is ours (was it started "
+                        "by `moevae board --env-path` elsewhere, or by "
+                        "Docker?)") from None
     if not _alive(pid) or not _is_board(pid):
         path.unlink(missing_ok=True)
         raise StopError(f"no board to stop on port {port}: its process "

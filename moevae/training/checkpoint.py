@@ -16,7 +16,6 @@ import contextlib
 import fcntl
 import os
 import logging
-import re
 import shutil
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
@@ -26,54 +25,14 @@ import torch
 from ..errors import (CheckpointError, CheckpointWriteError, MoEVAEValueError,
                       bad_value)
 from ..fileio import atomic_save, atomic_write
+from .names import (BEST_NAME, BEST_OF_FOLD, INITIAL_NAME,  # noqa: F401
+                    LOCK_NAME, NAME, best_name, checkpoint_fold,
+                    checkpoint_name, is_mid_epoch, list_checkpoints)
 
 logger = logging.getLogger("moevae")
 FORMAT = "moevae-checkpoint-2"
 FORMATS = ("moevae-checkpoint-1", FORMAT)  # both are read
 INITIAL_FORMAT = "moevae-initial-1"
-INITIAL_NAME = "initial.pth"
-LOCK_NAME = ".lock"
-NAME = re.compile(r"^model_(\d+)_epoch_(\d+)(?:_(?:batch|sample)_(\d+))?\.pth$")
-BEST_NAME = "best.pth"
-BEST_OF_FOLD = re.compile(r"^best_(\d+)\.pth$")
-
-
-def best_name(fold: int, single_fold: bool = True) -> str:
-    """``best.pth`` for a run of one fold, ``best_<fold>.pth`` per fold of
-    a cross-validation (losses of different validation sets are never
-    compared)."""
-    return BEST_NAME if single_fold else f"best_{fold}.pth"
-
-
-def checkpoint_fold(path: Path) -> Optional[int]:
-    """The fold a checkpoint's or best copy's file name says, else None."""
-    name = Path(path).name
-    match = NAME.match(name) or BEST_OF_FOLD.match(name)
-    return int(match.group(1)) if match else None
-
-
-def checkpoint_name(fold: int, epoch: int, position: int = 0) -> str:
-    suffix = f"_sample_{position}" if position else ""
-    return f"model_{fold}_epoch_{epoch}{suffix}.pth"
-
-
-def list_checkpoints(directory: Path) -> List[Path]:
-    """Checkpoints in ``directory``, newest first: by fold, epoch, then an
-    epoch's end after any point within it, then samples into it."""
-    found = []
-    for path in Path(directory).glob("model_*.pth"):
-        match = NAME.match(path.name)
-        if match:
-            fold, epoch, position = match.groups()
-            key = (int(fold), int(epoch), position is None,
-                   int(position or 0))
-            found.append((key, path))
-    return [path for _, path in sorted(found, reverse=True)]
-
-
-def is_mid_epoch(path: Path) -> bool:
-    match = NAME.match(Path(path).name)
-    return bool(match and match.group(3))
 
 
 def save_checkpoint(directory: Path, payload: Dict[str, Any], fold: int,

@@ -18,7 +18,9 @@ from ..errors import CheckpointError, bad_value
 from ..models import FusedManager, build_manager
 from ..models.convolutional import ConvGatedManager
 from . import checkpoint as ckpt
-from .checkpoint import BEST_NAME, list_checkpoints
+from .checkpoint import BEST_NAME, list_checkpoints  # noqa: F401
+from .names import (RUN_CHECKPOINTS, checkpoint_candidates,  # noqa: F401
+                    describe_choice, find_checkpoint, folds_in)
 
 logger = logging.getLogger("moevae")
 
@@ -62,75 +64,6 @@ def model_input_dim(model: torch.nn.Module) -> int:
     if isinstance(model, FusedManager):
         return model.input_dim
     return model.linear1.in_features
-
-
-RUN_CHECKPOINTS = "checkpoints"
-
-
-
-def checkpoint_candidates(path: Path, fold: Optional[int] = None
-                          ) -> List[Path]:
-    """The checkpoint files ``path`` names or holds, the preferred first.
-
-    A file: itself. A folder: the best copy, then ``model_*_epoch_*.pth``
-    newest first, in the folder or else in its ``checkpoints/`` subfolder.
-    A folder of several folds (a cross-validation) gives the files of
-    ``fold`` (default: the last fold trained, see :func:`folds_in`):
-    ``best_<fold>.pth``, then that fold's checkpoints.
-    Raises CheckpointError: ``path`` does not exist or holds none (of
-    ``fold``).
-    """
-    path = Path(path)
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise CheckpointError(f"{path}: no such checkpoint file or folder")
-    for folder in (path, path / RUN_CHECKPOINTS):
-        folds = folds_in(folder)
-        if not folds and not (folder / BEST_NAME).is_file():
-            continue
-        chosen = folds[-1] if fold is None and folds else fold
-        if chosen is not None and folds and chosen not in folds:
-            raise CheckpointError(
-                f"{folder}: no checkpoint of fold {chosen} (it holds folds "
-                f"{', '.join(map(str, folds))})")
-        best = [folder / name for name in (f"best_{chosen}.pth", BEST_NAME)
-                if (folder / name).is_file()]
-        if len(folds) > 1:  # best.pth of a cross-validation: which fold?
-            best = best[:1] if best and best[0].name != BEST_NAME else []
-        found = best + [candidate for candidate in list_checkpoints(folder)
-                        if chosen is None
-                        or ckpt.checkpoint_fold(candidate) == chosen]
-        if found:
-            return found
-    raise CheckpointError(f"{path}: no checkpoint in this folder (expected "
-                          f"{BEST_NAME} or model_<fold>_epoch_<epoch>.pth, "
-                          f"here or in {RUN_CHECKPOINTS}/)")
-
-
-def folds_in(folder: Path) -> List[int]:
-    """The folds whose checkpoints (or best copies) ``folder`` holds."""
-    if not folder.is_dir():
-        return []
-    return sorted({fold for fold in map(ckpt.checkpoint_fold,
-                                        folder.glob("*.pth"))
-                   if fold is not None})
-
-
-def describe_choice(path: Path, used: Path) -> str:
-    """'' or, for a folder of several folds, which fold ``used`` is."""
-    folder = used.parent
-    folds = folds_in(folder) if Path(path).is_dir() else []
-    if len(folds) < 2:
-        return ""
-    return (f" (fold {ckpt.checkpoint_fold(used)} of folds "
-            f"{', '.join(map(str, folds))}; --fold chooses)")
-
-
-def find_checkpoint(path: Path, fold: Optional[int] = None) -> Path:
-    """The checkpoint file to use for ``path`` (see checkpoint_candidates)."""
-    return checkpoint_candidates(path, fold)[0]
-
 
 
 def load_trained_model(path: Path, device: torch.device,

@@ -10,9 +10,9 @@ from typing import Iterator
 import torch
 
 from ..errors import bad_value
+from .names import PRECISIONS
 
 
-PRECISIONS = ("fp32", "tf32", "bf16")
 
 
 

@@ -87,7 +87,7 @@ def test_a_folder_gives_its_best_else_newest_checkpoint(tmp_path, trained,
     arguments = ["--datasetdir", str(mnist_dir)]
     assert evaluate_cli.main([str(run)] + arguments) == 0
     assert capsys.readouterr().out.startswith(
-        f"{folder / 'model_0_epoch_3.pth'}: 700 images")
+        f"{folder / 'model_0_epoch_3.pth'}: scored on all 700 images")
     assert (folder / "evaluation.json").is_file()
     shutil.copy(checkpoint, folder / "best.pth")
     assert evaluate_cli.main([str(folder)] + arguments) == 0

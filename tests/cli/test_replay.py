@@ -50,7 +50,7 @@ def test_a_last_line_cut_in_half_is_skipped_with_one_warning(
     log.write_text("\n".join(lines) + "\n" + cut[:len(cut) // 2])
     assert replay_cli.main([str(log), "--board", URL]) == 0
     out, err = capsys.readouterr()
-    assert "9 windows drawn in run" in out
+    assert f"9 windows drawn: {URL}/env/run" in out
     assert err.count("warning") == 1
     assert f"board.jsonl:{len(lines) + 1}" in err and "skipped" in err
     assert drawn_windows(transport) == [f"w{n}" for n in range(9)]
@@ -108,7 +108,8 @@ def test_a_crashed_runs_log_is_drawn_on_a_real_server(tmp_path, mnist_dir,
     assert replay_cli.main([str(log), "--board", visdom_server.url]) == 0
     out, err = capsys.readouterr()
     windows = visdom_server.windows("crashed")
-    assert f"{len(complete.windows)} windows drawn in crashed" in out
+    assert (f"{len(complete.windows)} windows drawn: {visdom_server.url}"
+            "/env/crashed") in out
     assert len(windows) == len(complete.windows) >= 9
     assert "skipped 1 unreadable line" in err
 
@@ -122,7 +123,8 @@ def test_a_line_appended_to_a_cut_one_is_still_drawn(tmp_path, transport,
                    second[1] + "\n")
     assert replay_cli.main([str(log), "--board", URL]) == 0
     out, err = capsys.readouterr()
-    assert "2 windows drawn in a, b" in out and "board.jsonl:2: skipped" in err
+    assert f"2 windows drawn: {URL}/env/a {URL}/env/b" in out
+    assert "board.jsonl:2: skipped" in err
     posted = [(c.args[0], c.args[1]["eid"]) for c in
               transport.post.call_args_list if c.args[0] != "close"]
     assert ("events", "b") in posted

@@ -14,8 +14,12 @@ from tests.cli.conftest import EXPERTS
 CELL = 28 + 2  # an image and the grid's padding
 
 
-def grid_size(rows: int, columns: int):
-    return columns * CELL + 2, rows * CELL + 2
+def grid_size(rows: int, columns: int, one_expert: bool = False):
+    """(width, height) of the PNG: the grid, plus the experts' labels (a
+    column on the left, or a title above one expert's square)."""
+    if one_expert:
+        return columns * CELL + 2, rows * CELL + 2 + sample_cli.TITLE_HEIGHT
+    return columns * CELL + 2 + sample_cli.LABEL_WIDTH, rows * CELL + 2
 
 
 def test_every_expert_one_row_each(tmp_path, tiny_checkpoint, run_cli):
@@ -32,7 +36,7 @@ def test_every_expert_one_row_each(tmp_path, tiny_checkpoint, run_cli):
         assert picture.size == grid_size(EXPERTS, 5)
         pixels = np.asarray(picture)
     # expert 2's fourth image sits in row 2, column 3
-    top, left = 2 + 2 * CELL, 2 + 3 * CELL
+    top, left = 2 + 2 * CELL, sample_cli.LABEL_WIDTH + 2 + 3 * CELL
     cell = pixels[top:top + 28, left:left + 28]
     np.testing.assert_array_equal(cell, np.round(images[2, 3] * 255))
     assert f"{out}" in stdout and f"{out.with_suffix('.npy')}" in stdout
@@ -61,7 +65,7 @@ def test_one_expert_as_a_near_square(tmp_path, tiny_checkpoint, run_cli):
                        )[0] == 0
     with Image.open(one) as picture:
         columns = math.ceil(math.sqrt(5))
-        assert picture.size == grid_size(2, columns)
+        assert picture.size == grid_size(2, columns, one_expert=True)
     alone = np.load(one.with_suffix(".npy"))
     assert alone.shape == (1, 5, 28, 28)
     np.testing.assert_array_equal(alone[0], np.load(every.with_suffix(
@@ -101,8 +105,8 @@ def test_defaults_and_checkpoint_folder(tmp_path, tiny_checkpoints, run_cli,
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--expert", 3], r"expert=3: expected an expert index 0-2 \(the model "
-                      r"has 3 experts\)"),
+    (["--expert", 3], r"argument --expert: 3: expected an expert index 0-2 "
+                      r"\(the model has 3 experts\)"),
     (["--expert", -1], "argument --expert: '-1': expected an integer >= 0"),
     (["--count", 0], "argument --count: '0': expected an integer from 1"),
     (["--count", 10001], "expected an integer from 1 to 10000"),
@@ -162,7 +166,8 @@ def test_bad_checkpoint_one_line(tmp_path, run_cli, tiny_checkpoints,
 def test_cuda_refused_without_a_gpu(tmp_path, tiny_checkpoint, run_cli):
     code, _, err = run_cli(sample_cli.main, [
         tiny_checkpoint, "--device", "cuda", "--out", tmp_path / "g.png"])
-    assert code == 2 and "device='cuda': expected auto or cpu" in err
+    assert code == 2 and "argument --device: 'cuda': expected auto or cpu" \
+        in err
     assert not (tmp_path / "g.png").exists()
 
 
@@ -173,7 +178,7 @@ def test_failed_write_keeps_the_previous_files(tmp_path, tiny_checkpoint,
                                      "--npy"])[0] == 0
     before = {path: path.read_bytes() for path in tmp_path.iterdir()}
     full = OSError(28, "No space left on device")
-    with mock.patch.object(sample_cli.np, "save", side_effect=full):
+    with mock.patch.object(np, "save", side_effect=full):
         code, _, err = run_cli(sample_cli.main, [
             tiny_checkpoint, "--out", out, "--npy", "--seed", 5])
     assert code == 1 and err == (

@@ -36,7 +36,11 @@ def run_main(capsys, *args):
     (["--fold", "10"], "argument --fold: 10: expected 0-9"),
     (["--seed", "-1"], "argument --seed"),
     (["--resume", "/nonexistent/run"], "no such folder"),
-    (["--epoch", "3", "--bogus"], "unrecognized arguments: --bogus"),
+    (["--epoch", "3", "--bogus"], "unknown option --bogus (see --help)"),
+    (["--epcohs", "3"], "unknown option --epcohs; did you mean --epochs?"),
+    (["--batchsize=5"], "unknown option --batchsize; did you mean "
+                        "--batch-size?"),
+    (["--lr", "0"], "argument --learning-rate/--lr: '0': expected a number"),
 ])
 def test_bad_flags_exit_2_with_one_line(capsys, args, message):
     if message is None:  # refused for another flag: the URL parsed
@@ -288,8 +292,8 @@ def test_a_layout_the_recipe_has_not_is_refused_before_anything(tmp_path,
         "--board", "off", "--run-dir", tmp_path / "run", "--datasetdir",
         tmp_path / "data", "--no-download"])
     assert code == 2
-    assert "--layout" in err and "layout='per-expert'" in err and \
-        "umap-conv-consistency" in err
+    assert "argument --layout: 'per-expert': expected 'fused'" in err
+    assert "umap-conv-consistency" in err
     assert len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "run").exists()
     assert not (tmp_path / "data").exists()

@@ -87,7 +87,7 @@ def test_no_server_then_replay_into_a_fresh_one(tmp_path, mnist_dir, caplog,
     try:
         log = tmp_path / "offline" / "board.jsonl"
         assert replay_cli.main([str(log), "--board", url]) == 0
-        assert "windows drawn in offline" in capsys.readouterr().out
+        assert f"windows drawn: {url}/env/offline" in capsys.readouterr().out
         check_board(server.windows("offline"), 2, "offline")
     finally:
         server.stop()

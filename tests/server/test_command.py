@@ -95,7 +95,8 @@ def test_port_in_use_is_a_one_line_error(visdom_server):
     (["--port", "70000"], "70000 is out of range"),
     (["--host", "example.org"], "expected an IP address"),
     (["--enable-login"], "VISDOM_USERNAME and VISDOM_PASSWORD"),
-    (["--colour"], "unrecognized arguments"),
+    (["--colour"], "unknown option --colour"),
+    (["--prot", "8000"], "unknown option --prot; did you mean --port?"),
 ])
 def test_bad_options(args, message, tmp_path):
     result = run_board(*args, "--env-path", str(tmp_path),
