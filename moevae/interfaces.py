@@ -230,6 +230,8 @@ class DeepLearningInterface(Observable):
                               scheduler=run.scheduler)
         desc = f"fold {fold} epoch {epoch + 1}/{run.nb_epochs}"
         started = time.perf_counter()
+        # a resumed epoch's restored totals carry samples drawn before
+        restored = partial.samples if partial is not None else 0
         totals = self._run_pass(loaders.train, desc, totals=partial,
                                 stop=stop).all_reduce(self.distributed)
         if stop.agreed(self.distributed, self.device, totals.batches,
@@ -250,7 +252,8 @@ class DeepLearningInterface(Observable):
             report.update(self._validate(loaders.validation, desc, run,
                                          fold, epoch))
         report.update(epoch_time=elapsed,
-                      samples_per_second=totals.samples / max(elapsed, 1e-9),
+                      samples_per_second=(totals.samples - restored)
+                      / max(elapsed, 1e-9),
                       lr=self.optimizer.param_groups[0]["lr"],
                       batch_loss=torch.stack(totals.batch_losses).cpu().numpy())
         logger.info("%s: %s", desc, format_report(report))
