@@ -220,6 +220,8 @@ class DeepLearningInterface(Observable):
                     partial = None
         self.notify_observers(Signal.AFTER_TRAINING, histories=(
             run.train, run.valid))
+        if hasattr(self.board, "finish"):  # a finished run says so
+            self.board.finish()
         return run.train, run.valid
 
     def _train_epoch(self, run: Run, loaders, fold: int, epoch: int,

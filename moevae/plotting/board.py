@@ -85,6 +85,7 @@ class Board:
         self.last_epoch: Optional[int] = None
         self.last_loss: Optional[float] = None
         self._closed: Optional[bool] = None  # close()'s result, once closed
+        self.status: Optional[str] = None  # the run_status pane's status
         check_positive_int("queue_size", queue_size)
         check_positive_int("max_points", max_points, minimum=10)
         if not Distributed.from_environment().is_main:
@@ -136,6 +137,7 @@ class Board:
         The server's first page lists every run from these panes (the
         ``data-`` attributes).
         """
+        self.status = status
         epoch = "" if self.last_epoch is None else str(self.last_epoch)
         loss = "" if self.last_loss is None else f"{self.last_loss:.6g}"
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
@@ -234,10 +236,18 @@ class Board:
                 self.viewer, AsyncVisdom) else True
         return self._closed
 
-    def _at_exit(self) -> None:
-        """The process ends: a board not closed says so, then flushes."""
+    def finish(self) -> None:
+        """Training returned: mark the run finished (the board stays open,
+        for what a script draws afterwards)."""
         if self._closed is None:
-            self.show_status("exited")
+            self.show_status("finished")
+
+    def _at_exit(self) -> None:
+        """The process ends: a board neither closed nor finished says it
+        exited, then flushes."""
+        if self._closed is None:
+            if self.status != "finished":
+                self.show_status("exited")
             self.flush(5.0)
 
     def stop_server(self) -> None:

@@ -54,8 +54,9 @@ def index_html(rows: List[Dict[str, str]], base_url: str = "") -> str:
     return ('<table class="table table-condensed"><tr><th>run</th>'
             '<th>status</th><th>last epoch</th><th>final loss</th></tr>'
             f'{cells or "<tr><td colspan=4>no run yet</td></tr>"}</table>'
-            '<small>Status: running, finished, or exited (its process '
-            'ended without closing the board: stopped or failed). Open a '
+            '<small>Status: running; finished; stopped (Ctrl-C or '
+            'SIGTERM, resumable); failed (an error ended training); exited '
+            '(its process ended before training returned). Open a '
             'run by its name. To compare runs, select several environments '
             'in the environment menu at the top (their panes are '
             'overlaid).</small>')

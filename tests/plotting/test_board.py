@@ -203,6 +203,26 @@ def test_a_board_left_open_says_exited_when_the_process_ends(mock_board,
     assert mock_viewer.text.call_count == calls
 
 
+@pytest.mark.parametrize("with_update_board", [True, False])
+@pytest.mark.parametrize("epochs", [1, 2])
+def test_a_script_whose_training_returned_is_finished(
+        mock_board, mock_viewer, mnist_dir, epochs, with_update_board):
+    """pynet's script never closes its board: training() returning is
+    what says the run finished, not exited."""
+    from tests.support.helpers import seed_manager
+    net = DeepLearningInterface(model=FusedManager(), loss=ManagerLoss(),
+                                optimizer_name="Adam")
+    net.board = mock_board
+    if with_update_board:
+        net.add_observer("after_epoch", update_board)
+    net.training(seed_manager(mnist_dir), nb_epochs=epochs,
+                 with_validation=False)
+    assert 'data-status="finished"' in mock_viewer.text.call_args.args[0]
+    calls = mock_viewer.text.call_count
+    mock_board._at_exit()
+    assert mock_viewer.text.call_count == calls
+
+
 def test_a_board_on_a_rank_after_0_draws_nothing(monkeypatch, mock_viewer):
     """Under torchrun only rank 0 talks to the server (no server started,
     no log, no calls) while the script stays the same on every rank."""
