@@ -215,10 +215,12 @@ class Run:
                 f"{self.checkpointer.directory}: no initial.pth, which the "
                 f"folds after fold {fold} start from; expected the run's "
                 "checkpoint folder")
-        logger.info("resume: continuing from %s (fold %d, epoch %d%s) to "
-                    "epoch %d", path.name, fold, epoch + 1,
-                    f", sample {position}" if position and not legacy
-                    else "", self.nb_epochs)
+        where = (f"{position} samples into epoch {epoch + 1}" if position
+                 and not legacy else f"within epoch {epoch + 1}" if position
+                 else f"after epoch {epoch + 1}")
+        logger.info("resume: continuing from %s (fold %d, %s: file names "
+                    "count epochs from 0, as pynet's) up to epoch %d",
+                    path.name, fold, where, self.nb_epochs)
 
     def restore_scheduler(self, state: Optional[Dict[str, Any]],
                           saved: Optional[Dict[str, Any]]) -> None:

@@ -77,3 +77,31 @@ def test_stopping_twice_says_no_board_runs(tmp_path, run_cli):
         assert code == 1
         assert err == f"moevae board --stop: no board is running on port " \
                       f"{port}\n"
+
+
+def test_the_last_line_says_where_the_board_is_and_how_to_stop_it(
+        tmp_path, mnist_dir, visdom_server, run_cli, caplog):
+    import logging
+    run_dir = tmp_path / "demo"
+    common = ["--board", visdom_server.url, "--name", "demo", "--run-dir",
+              run_dir, "--datasetdir", mnist_dir]
+    code, out, _ = run_cli(train_cli.main, ["--epochs", "1", *common])
+    assert code == 0
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("moevae train: done, final loss ")
+    assert "newest model_0_epoch_0.pth (fold 0, after epoch 1 of 1)" in last
+    assert (f"board {visdom_server.url}/env/demo (its server keeps running;"
+            f" `moevae board --stop --port {visdom_server.port}` stops it)"
+            ) in last
+    with caplog.at_level(logging.INFO, logger="moevae"):
+        code, out, _ = run_cli(train_cli.main, ["--resume", run_dir,
+                                                "--epochs", "3", *common])
+    assert code == 0
+    assert ("continuing from model_0_epoch_0.pth (fold 0, after epoch 1: "
+            "file names count epochs from 0, as pynet's) up to epoch 3"
+            ) in caplog.text
+    assert "newest model_0_epoch_2.pth (fold 0, after epoch 3 of 3)" in out
+    code, out, _ = run_cli(train_cli.main, [
+        "--epochs", "1", "--board", "off", "--run-dir", tmp_path / "quiet",
+        "--datasetdir", mnist_dir])
+    assert code == 0 and "board" not in out.strip().splitlines()[-1]
