@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ..models import experts_of
-from ..plotting.board import PANE_SIZE
+from ..plotting.board import PANE_SIZE, plot_opts
 from .scores import ClusteringScores, manager_clusters, score_clustering
 
 logger = logging.getLogger("moevae")
@@ -46,10 +46,15 @@ class ClusteringMonitor:
                                getattr(scores, name),
                                title="clustering (held-out)")
         confusion = np.asarray(scores.confusion, dtype=np.float64)
+        # category axes: every digit and expert labelled (plotly reads
+        # "0".."9" as numbers and would tick only 0 and 5)
         board.viewer.heatmap(
             X=confusion, win="confusion",
-            opts={"title": f"expert x digit (epoch {epoch + 1})",
+            opts={"title": f"expert x digit (held-out, epoch {epoch + 1})",
                   "columnnames": [str(c) for c in range(confusion.shape[1])],
-                  "rownames": [f"expert {k}" for k in
-                               range(confusion.shape[0])],
-                  "colormap": "Viridis", **PANE_SIZE})
+                  "rownames": [str(k) for k in range(confusion.shape[0])],
+                  "colormap": "Viridis", **PANE_SIZE,
+                  **plot_opts(xaxis={"title": "digit", "type": "category",
+                                     "dtick": 1},
+                              yaxis={"title": "expert", "type": "category",
+                                     "dtick": 1, "autorange": "reversed"})})

@@ -31,6 +31,23 @@ from .journal import DEFAULT_MAX_POINTS, Journal, read_log, \
 logger = logging.getLogger("moevae")
 LOG_SCALE_WINDOWS = ("lr",)
 PANE_SIZE = {"width": 400, "height": 300}  # fixed sizes keep the grid tidy
+# plotly's own title repeats the pane's and lies under its toolbar: none;
+# the top margin holds the toolbar above the plot area
+PLOT_LAYOUT = {"title": "", "margin": {"l": 60, "r": 20, "t": 34, "b": 50}}
+
+
+def plot_opts(**layout: Any) -> Dict[str, Any]:
+    """visdom ``layoutopts`` for a plotly pane: no plot title, room for the
+    toolbar, and ``layout`` (e.g. axes) on top."""
+    return {"layoutopts": {"plotly": {**PLOT_LAYOUT, **layout}}}
+
+
+def epoch_axis(epochs: int) -> Dict[str, Any]:
+    """An epoch x axis with integer ticks, at most about 8 of them."""
+    step = 1
+    while epochs / step > 8:
+        step = step * 5 // 2 if str(step)[0] == "2" else step * 2
+    return {"title": "epoch", "tick0": 0, "dtick": step}
 STATUS_WINDOW = "run_status"
 
 
@@ -196,11 +213,13 @@ class Board:
             return  # nothing to draw (an epoch without batches)
         steps = epoch + np.arange(1, len(values) + 1) / len(values)
         # markers: a curve of one point (a 1-epoch run) still shows it
-        opts = {"title": title or window, "xlabel": "epoch",
-                "ylabel": window, "showlegend": True, "markers": True,
-                "markersize": 2 if len(values) > 1 else 5, **PANE_SIZE}
+        yaxis = {"title": window}
         if window in LOG_SCALE_WINDOWS:
-            opts["ytype"] = "log"
+            yaxis["type"] = "log"
+        opts = {"title": title or window, "showlegend": True,
+                "markers": True, "markersize": 2 if len(values) > 1 else 5,
+                **PANE_SIZE, **plot_opts(xaxis=epoch_axis(epoch + 1),
+                                         yaxis=yaxis)}
         # the first point creates the window with its layout, later ones
         # (and other traces) are appended
         update = "append" if window in self._windows else None

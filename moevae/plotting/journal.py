@@ -100,7 +100,9 @@ class Journal:
                 if window[0] == key[0] and key[1] in (None, window[1]):
                     self.forget(window)
         elif endpoint == "events":
-            self.forget(key)
+            # a redrawn window keeps its place (the board's pane order)
+            for table in (self._lines, self._strides, self._posted):
+                table.pop(key, None)
             if _is_line_data(message.get("data")) and key[1] is not None:
                 message = copy.deepcopy(message)
                 while count_points(message) > self.max_points:

@@ -18,7 +18,7 @@ import torch
 from scipy import ndimage
 
 from ..observable import Signal, side_effect
-from .board import PANE_SIZE
+from .board import PANE_SIZE, plot_opts
 
 ZOOM = 5
 logger = logging.getLogger("moevae")
@@ -137,10 +137,36 @@ def sampling(signal) -> None:
                    for decoder in expert_decoders(model)]
     images = np.asarray([[ndimage.zoom(image, ZOOM, order=0)
                           for image in expert] for expert in decoded])
-    images = images / images.max() * 255
+    images = label_cells(images / images.max() * 255,
+                         [f"expert {k}" for k in range(len(images))])
     board.viewer.images(images, nrow=SAMPLES_PER_ROW, win="sampling", opts={
-        "title": "sampling", "caption": "sampling",
+        "title": f"sampling: {experts_by_row(len(images), SAMPLES_PER_ROW)}",
         **image_pane(len(images), *images.shape[-2:], SAMPLES_PER_ROW)})
+
+
+def experts_by_row(count: int, per_row: int) -> str:
+    """"experts 0-4 (row 1), 5-9 (row 2)": where each expert's cell is."""
+    rows = [(start, min(start + per_row, count) - 1)
+            for start in range(0, count, per_row)]
+    return "experts " + ", ".join(
+        f"{first}-{last}" if last > first else f"{first}"
+        for first, last in rows) + (" by rows, left to right"
+                                    if len(rows) > 1 else "")
+
+
+def label_cells(images: np.ndarray, labels: List[str]) -> np.ndarray:
+    """Each image (N, C, H, W), values 0-255, with its label written in
+    its top-left corner (white on a black box)."""
+    from PIL import Image, ImageDraw
+    labelled = np.array(images, dtype=np.float64)
+    for image, label in zip(labelled, labels):
+        canvas = Image.fromarray(np.uint8(np.clip(image[0], 0, 255)))
+        draw = ImageDraw.Draw(canvas)
+        left, top, right, bottom = draw.textbbox((2, 1), label)
+        draw.rectangle((0, 0, right + 2, bottom + 2), fill=0)
+        draw.text((2, 1), label, fill=255)
+        image[:] = np.asarray(canvas, dtype=np.float64)[None]
+    return labelled
 
 
 def mixture_outputs(model, inputs: torch.Tensor):
@@ -178,13 +204,20 @@ class Reconstructions:
                           experts.float()])
         images = rows.reshape(-1, 1, 28, 28).cpu().numpy()
         images = images.repeat(self.zoom, axis=2).repeat(self.zoom, axis=3)
+        names = ["input", "mixture"] + [f"expert {k}"
+                                        for k in range(len(experts))]
+        cells = np.clip(images, 0, 1).reshape(
+            len(names), len(inputs), *images.shape[1:]) * 255
+        # a first column of labels: what each row is
+        labels = label_cells(np.zeros((len(names), *images.shape[1:])),
+                             names)
+        grid = np.concatenate([labels[:, None], cells], axis=1).reshape(
+            -1, *images.shape[1:])
         net.board.viewer.images(
-            np.clip(images, 0, 1) * 255, nrow=len(inputs),
-            win="reconstructions",
-            opts={"title": "reconstructions",
-                  "caption": "rows: input, mixture, expert 0..K-1",
-                  **image_pane(len(images), *images.shape[-2:],
-                               len(inputs))})
+            grid, nrow=len(inputs) + 1, win="reconstructions",
+            opts={"title": "reconstructions: input, mixture, each expert",
+                  **image_pane(len(grid), *images.shape[-2:],
+                               len(inputs) + 1)})
 
 
 class ExpertUsage:
@@ -219,8 +252,10 @@ class ExpertUsage:
             X=shares, win="expert_usage",
             opts={"title": f"expert usage (epoch {signal.epoch + 1})",
                   **PANE_SIZE,
-                  "rownames": [f"expert {k}" for k in range(len(shares))],
-                  "ylabel": "mean manager probability"})
+                  "rownames": [str(k) for k in range(len(shares))],
+                  **plot_opts(xaxis={"title": "expert", "type": "category",
+                                     "dtick": 1},
+                              yaxis={"title": "mean manager probability"})})
 
 
 def show_config(board, config: Dict[str, Any]) -> None:

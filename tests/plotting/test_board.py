@@ -47,7 +47,9 @@ def test_update_board_train_and_validation_share_windows(mock_board,
                        None]
     for call in mock_viewer.line.call_args_list:
         assert call.kwargs["opts"]["title"] == call.kwargs["win"]
-    assert mock_viewer.line.call_args_list[4].kwargs["opts"]["ytype"] == "log"
+    layout = mock_viewer.line.call_args_list[4].kwargs["opts"][
+        "layoutopts"]["plotly"]
+    assert layout["yaxis"]["type"] == "log"
     mock_viewer.images.assert_not_called()  # display_pred is off
 
 
@@ -88,10 +90,13 @@ def test_reconstructions_grid(mock_board, mock_viewer):
     Reconstructions(inputs, zoom=2)(signal_for(mock_board, model=model))
     call = mock_viewer.images.call_args
     images = call.args[0]
-    assert images.shape == (4 * 12, 1, 56, 56)  # input, mixture, 10 experts
-    np.testing.assert_allclose(images[:4, 0, ::2, ::2],
+    # rows: input, mixture, 10 experts; a first column of row labels
+    assert images.shape == (5 * 12, 1, 56, 56)
+    np.testing.assert_allclose(images[1:5, 0, ::2, ::2],
                                inputs.reshape(4, 28, 28) * 255, rtol=1e-5)
-    assert call.kwargs["nrow"] == 4 and call.kwargs["win"] == "reconstructions"
+    assert images[0].max() > 200 and images[0, 0, 40:].max() == 0  # text
+    assert call.kwargs["nrow"] == 5 and call.kwargs["win"] == "reconstructions"
+    assert "caption" not in call.kwargs["opts"]  # visdom shows it twice
     assert model.training  # mode restored
 
 

@@ -159,3 +159,34 @@ def test_resume_at_drops_later_points_of_every_fold_from_the_log(tmp_path):
     third.resume_at(0, 0)
     third.close(1)
     assert all(x == [] for x in traces("loss").values())
+
+
+def record(journal, method, *args, **kwargs):
+    payload, endpoint = getattr(BUILDER, method)(*args, **kwargs)
+    journal.record(endpoint, payload)
+
+
+def window_order(journal):
+    return [window for (_, window), _ in journal.window_messages()]
+
+
+def test_a_redrawn_window_keeps_its_place():
+    """The run pane, drawn first and redrawn every epoch, stays first in
+    the journal, so a replay or a resume draws the panes in their order."""
+    journal = Journal(max_points=10)
+    record(journal, "text", "running", win="run_status")
+    record(journal, "text", "config", win="config")
+    record(journal, "line", Y=[1.0], X=[1.0], win="loss", name="train")
+    record(journal, "images", [[[[0.0]]]], win="sampling")
+    for epoch in range(2, 30):  # thinned: the loss window is resent whole
+        record(journal, "line", Y=[1.0], X=[float(epoch)], win="loss",
+               name="train", update="append")
+        record(journal, "images", [[[[0.5]]]], win="sampling")
+        record(journal, "text", f"running, epoch {epoch}", win="run_status")
+    record(journal, "text", "config again", win="config")
+    assert window_order(journal) == ["run_status", "config", "loss",
+                                     "sampling"]
+    journal.record("close", {"eid": "j", "win": "config"})
+    record(journal, "text", "config redrawn after a close", win="config")
+    assert window_order(journal) == ["run_status", "loss", "sampling",
+                                     "config"]

@@ -112,3 +112,35 @@ def overlaps(panes: list, tolerance: float = 1.0) -> list:
             if width > tolerance and height > tolerance:
                 found.append((a["title"], b["title"]))
     return found
+
+
+# every plotly pane: its title, toolbar and plot-title boxes, axis ticks
+PLOTS_JS = """JSON.stringify(Array.from(
+  document.querySelectorAll('.react-grid-item')).map(item => {
+    const box = el => { if (!el) return null;
+      const b = el.getBoundingClientRect();
+      return {x: b.x, y: b.y, width: b.width, height: b.height}; };
+    const texts = sel => Array.from(item.querySelectorAll(sel)).map(
+      t => t.textContent.trim());
+    const bar = item.querySelector('.bar');
+    return {title: bar ? bar.innerText.trim() : '',
+            bar: box(bar), modebar: box(item.querySelector('.modebar')),
+            plot_title: box(item.querySelector('.gtitle')),
+            plot_title_text: texts('.gtitle').join(' '),
+            xticks: texts('.xaxislayer-above .xtick text'),
+            yticks: texts('.yaxislayer-above .ytick text'),
+            axis_titles: texts('.g-xtitle, .g-ytitle'),
+            x: item.getBoundingClientRect().x,
+            y: item.getBoundingClientRect().y};
+  }))"""
+
+
+def intersect(a: dict, b: dict, tolerance: float = 1.0) -> bool:
+    """True when two boxes (x, y, width, height) overlap."""
+    if not a or not b:
+        return False
+    width = min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"],
+                                                                b["x"])
+    height = min(a["y"] + a["height"], b["y"] + b["height"]) - max(
+        a["y"], b["y"])
+    return width > tolerance and height > tolerance
