@@ -55,6 +55,7 @@ benchmark: setup
 	$(PY) benchmarks/bench_epoch.py
 	$(PY) benchmarks/bench_board.py
 	$(PY) benchmarks/bench_board_soak.py
+	$(PY) benchmarks/bench_cli.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache docs/_build docs/auto_examples

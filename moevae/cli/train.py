@@ -187,7 +187,9 @@ def done_line(args, history, board) -> str:
                          "redraws it)")
     elif answers(board.host, board.port):
         from ..server.launch import DEFAULT_ENV_PATH
-        parts.append(f"board {board.env_url} (its server keeps running; "
+        who = ("the server this run started" if board.server is not None
+               else "its server")
+        parts.append(f"board {board.env_url} ({who} keeps running; "
                      f"`{stop_command(DEFAULT_ENV_PATH, board.port)}` "
                      "stops it)")
     else:

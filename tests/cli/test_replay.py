@@ -166,6 +166,23 @@ def test_no_window_drawn_is_a_failure(tmp_path, transport, capsys, failure,
     assert replay_cli.main([str(log), "--board", URL]) == 1
     err = capsys.readouterr().err
     assert f"{how} ({failure})" in err and err.count("\n") == 1
+    assert f"the Visdom server at {URL} " in err
+    if how == "does not answer":
+        assert "start one with `moevae board --port 8097`, then replay" in err
+
+
+def test_a_missing_server_is_named_with_the_command_that_starts_it(
+        tmp_path, capsys):
+    from tests.support.helpers import free_port
+    log = tmp_path / "board.jsonl"
+    log.write_text("\n".join(window_lines(2)) + "\n")
+    for port in (free_port(), free_port()):
+        url = f"http://127.0.0.1:{port}"
+        assert replay_cli.main([str(log), "--board", url]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"moevae replay: failed: the Visdom server at "
+                              f"{url} does not answer")
+        assert f"`moevae board --port {port}`" in err
 
 
 @pytest.mark.parametrize("value, message", [
