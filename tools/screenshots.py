@@ -2,7 +2,8 @@
 
 Trains a short real run (``--epochs``, default 10, on 3,000 digits of the
 shipped sample) with a board server of its own on a free port, then has
-headless Chromium photograph the first page and the run's board::
+headless Chromium photograph the first page and the run's board once its
+panes have stopped moving; run from the repository's root::
 
     python tools/screenshots.py [--epochs 10] [--out docs]
 """
@@ -13,16 +14,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Tuple
 
 import numpy as np
 import requests
 
 from moevae.datasets.idx import write_idx
 from moevae.datasets.mnist import IDX_NAMES, read_sample
-
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                  "--hide-scrollbars", "--virtual-time-budget=10000"]
-
+from tests.support.browser import Browser  # headless Chromium (DevTools)
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -43,10 +42,21 @@ def digits(folder: Path, train: int = 2500, test: int = 500) -> Path:
     return folder
 
 
-def shoot(url: str, path: Path, size: str, profile: Path) -> None:
-    subprocess.run(["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                    f"--window-size={size}", f"--screenshot={path}", url],
-                   check=True, capture_output=True, timeout=180)
+def shoot(url: str, path: Path, size: Tuple[int, int], profile: Path,
+          panes: int) -> None:
+    """A PNG of the page once ``panes`` panes are drawn and have stopped
+    moving (Chromium's --screenshot can catch the grid mid-layout)."""
+    import base64
+    with Browser(profile, *size) as browser:
+        browser.open(url)
+        browser.panes(at_least=panes, settle_s=3.0, timeout=60.0)
+        content = browser.command("Page.getLayoutMetrics")["cssContentSize"]
+        height = max(size[1], int(content["height"]) + 10)
+        shot = browser.command(
+            "Page.captureScreenshot", format="png", captureBeyondViewport=True,
+            clip={"x": 0, "y": 0, "width": size[0], "height": height,
+                  "scale": 1})
+    path.write_bytes(base64.b64decode(shot["data"]))
 
 
 def main() -> None:
@@ -76,9 +86,9 @@ def main() -> None:
                  "--run-dir", str(scratch / "run")], check=True)
             time.sleep(3)  # the server's first page refreshes every 2 s
             args.out.mkdir(parents=True, exist_ok=True)
-            shoot(url, args.out / "runs.png", "1400,420", scratch / "a")
+            shoot(url, args.out / "runs.png", (1400, 300), scratch / "a", 1)
             shoot(f"{url}/env/{args.name}", args.out / "board.png",
-                  "1400,1800", scratch / "b")
+                  (1400, 2250), scratch / "b", 14)
         finally:
             server.terminate()
             server.wait(30)
