@@ -23,6 +23,7 @@ from moevae.datasets.idx import write_idx
 from moevae.datasets.mnist import IDX_NAMES, read_sample
 from tests.support.browser import Browser  # headless Chromium (DevTools)
 
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

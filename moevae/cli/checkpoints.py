@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .parsing import OneLineParser
 from ..errors import bad_value
+from .parsing import OneLineParser
 
 if TYPE_CHECKING:  # imported once the arguments are read
     import torch

@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from .checkpoints import add_fold
-from .parsing import OneLineParser
 from ..datasets.defaults import DEFAULT_DATA_DIR
 from ..errors import CheckpointError, MoEVAEError
 from ..training.names import describe_choice, find_checkpoint
+from .checkpoints import add_fold
+from .parsing import OneLineParser
 
 
 def parse(argv: List[str]):

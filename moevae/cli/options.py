@@ -5,14 +5,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-from .parsing import OneLineParser, board_address, env_name
 from ..clustering.recipes import DEFAULT as DEFAULT_RECIPE
 from ..clustering.recipes import RECIPES, recipe_name
 from ..datasets.defaults import DEFAULT_DATA_DIR
 from ..errors import DataError, MoEVAEError
 from ..fileio import read_json
-from ..training.names import (INITIAL_NAME, PRECISIONS, checkpoint_place,
-                              describe_checkpoint, list_checkpoints)
+from ..training.names import (
+    INITIAL_NAME,
+    PRECISIONS,
+    checkpoint_place,
+    describe_checkpoint,
+    list_checkpoints,
+)
+from .parsing import OneLineParser, board_address, env_name
 
 NUMBER_OF_FOLDS = 10
 # options that define a run: refused on resume when they differ

@@ -14,11 +14,11 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from .checkpoints import model_parser
-from .outputs import check_output, run_reporting_errors
 from ..datasets.defaults import KINDS
 from ..errors import MoEVAEError, MoEVAEValueError
 from ..training.names import describe_choice, find_checkpoint
+from .checkpoints import model_parser
+from .outputs import check_output, run_reporting_errors
 
 PROG = "moevae predict"
 
@@ -111,10 +111,10 @@ def run(args) -> None:
     import numpy as np
     import torch
 
-    from .checkpoints import checked_device
     from ..clustering.scores import manager_probabilities
     from ..datasets.images import read_images
     from ..training.loading import load_trained_model, model_input_dim
+    from .checkpoints import checked_device
     device = checked_device(args.device)
     checkpoint, model = load_trained_model(args.checkpoint, device,
                                            fold=args.fold)

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 from urllib.parse import quote
 
-from .parsing import BoardAddress, OneLineParser, env_name, server_url
 from ..plotting.journal import Journal, read_log, skipped_warning
 from ..plotting.transport import RequestRefused, Transport, TransportError
+from .parsing import BoardAddress, OneLineParser, env_name, server_url
 
 
 def replay(journal: Journal, address: BoardAddress,

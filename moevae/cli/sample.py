@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from .checkpoints import model_parser
-from .outputs import check_output, run_reporting_errors
-from .parsing import integer_in_range
 from ..clustering.choices import MAX_COUNT
 from ..errors import MoEVAEError
 from ..training.names import describe_choice, find_checkpoint
+from .checkpoints import model_parser
+from .outputs import check_output, run_reporting_errors
+from .parsing import integer_in_range
 
 LABEL_WIDTH = 52  # px left of each row: "expert 10" in PIL's default font
 TITLE_HEIGHT = 16  # px above a single expert's square
@@ -92,10 +92,10 @@ def write_outputs(grid, images, png: Path) -> List[Path]:
 
 
 def run(args) -> None:
-    from .checkpoints import checked_device
     from ..clustering.generation import decode_samples, sample_grid
     from ..datasets.images import image_side
     from ..training.loading import load_trained_model
+    from .checkpoints import checked_device
     device = checked_device(args.device)
     checkpoint, model = load_trained_model(args.checkpoint, device,
                                            fold=args.fold)

@@ -65,8 +65,14 @@ def attach_board(interface, args, manager, config) -> None:
     refused resume leaves the run's board as it was."""
     import numpy as np
 
-    from ..plotting import (Board, ExpertUsage, Reconstructions, sampling,
-                            show_config, update_board)
+    from ..plotting import (
+        Board,
+        ExpertUsage,
+        Reconstructions,
+        sampling,
+        show_config,
+        update_board,
+    )
     host, port, auto = args.board
     board = Board(port=port, host=host, env=args.name, start_server=auto,
                   log_path=args.run_dir / "board.jsonl")
@@ -139,6 +145,8 @@ def run(args) -> int:
                 write_config(args, config)
             if args.board is not None and main_rank:
                 attach_board(interface, args, manager, config)
+                if args.resume is not None:  # drop points after the checkpoint
+                    interface.board.resume_at(signal.fold, signal.epoch)
         finally:
             interface.add_observer("after_epoch", monitor)
     interface.add_observer("before_epoch", start, side_effect=False)
@@ -201,8 +209,12 @@ def done_line(args, history, board) -> str:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
-    from ..errors import (CheckpointWriteError, MoEVAEError,
-                          NonFiniteLossError, TrainingInterrupted)
+    from ..errors import (
+        CheckpointWriteError,
+        MoEVAEError,
+        NonFiniteLossError,
+        TrainingInterrupted,
+    )
     try:
         return run(args)
     except TrainingInterrupted as stop:

@@ -79,6 +79,7 @@ def embedding_partition(images: np.ndarray, clusters: int = 10,
 def _umap(reduced: np.ndarray, seed: int, progress: bool) -> np.ndarray:
     """(N, 2) UMAP layout; with a seed umap-learn runs on one thread."""
     import warnings
+
     import umap
     with warnings.catch_warnings():  # "n_jobs overridden by random_state"
         warnings.filterwarnings("ignore", message=".*n_jobs.*")

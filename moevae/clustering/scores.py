@@ -15,7 +15,6 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from ..errors import bad_value
 
-
 COLLAPSE_SHARE = 0.02
 
 

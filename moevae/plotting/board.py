@@ -19,14 +19,13 @@ from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
-from ..training.distributed import Distributed
 from ..errors import bad_value, check_positive_int
 from ..server.address import ServerAddress, parse_server_url
 from ..server.launch import DEFAULT_ENV_PATH, answers, start_local_server
 from ..server.names import check_env_name
+from ..training.distributed import Distributed
 from .client import AsyncVisdom
-from .journal import DEFAULT_MAX_POINTS, Journal, read_log, \
-    skipped_warning
+from .journal import DEFAULT_MAX_POINTS, Journal, read_log, skipped_warning
 
 logger = logging.getLogger("moevae")
 LOG_SCALE_WINDOWS = ("lr",)

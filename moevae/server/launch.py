@@ -16,7 +16,7 @@ from typing import Optional
 
 import requests
 
-from .address import join_server_url, parse_server_url
+from .address import join_server_url
 
 logger = logging.getLogger("moevae")
 DEFAULT_ENV_PATH = Path.home() / ".moevae" / "visdom"

@@ -14,20 +14,28 @@ starts from are written once per run, to ``initial.pth``.
 """
 import contextlib
 import fcntl
-import os
 import logging
+import os
 import shutil
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import torch
 
-from ..errors import (CheckpointError, CheckpointWriteError, MoEVAEValueError,
-                      bad_value)
+from ..errors import CheckpointError, CheckpointWriteError, MoEVAEValueError, bad_value
 from ..fileio import atomic_save, atomic_write
-from .names import (BEST_NAME, BEST_OF_FOLD, INITIAL_NAME,  # noqa: F401
-                    LOCK_NAME, NAME, best_name, checkpoint_fold,
-                    checkpoint_name, is_mid_epoch, list_checkpoints)
+from .names import (  # noqa: F401
+    BEST_NAME,
+    BEST_OF_FOLD,
+    INITIAL_NAME,
+    LOCK_NAME,
+    NAME,
+    best_name,
+    checkpoint_fold,
+    checkpoint_name,
+    is_mid_epoch,
+    list_checkpoints,
+)
 
 logger = logging.getLogger("moevae")
 FORMAT = "moevae-checkpoint-2"

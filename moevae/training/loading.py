@@ -10,7 +10,7 @@ its sizes read from the weight shapes.
 """
 import logging
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Callable, Dict, Optional, Tuple, Union
 
 import torch
 
@@ -19,8 +19,13 @@ from ..models import FusedManager, build_manager
 from ..models.convolutional import ConvGatedManager
 from . import checkpoint as ckpt
 from .checkpoint import BEST_NAME, list_checkpoints  # noqa: F401
-from .names import (RUN_CHECKPOINTS, checkpoint_candidates,  # noqa: F401
-                    describe_choice, find_checkpoint, folds_in)
+from .names import (  # noqa: F401
+    RUN_CHECKPOINTS,
+    checkpoint_candidates,
+    describe_choice,
+    find_checkpoint,
+    folds_in,
+)
 
 logger = logging.getLogger("moevae")
 

@@ -13,9 +13,6 @@ from ..errors import bad_value
 from .names import PRECISIONS
 
 
-
-
-
 @contextlib.contextmanager
 def precision_flags(precision: str, device: torch.device) -> Iterator[None]:
     """TF32 matmuls while training with precision='tf32'; the process's

@@ -30,7 +30,7 @@ def test_every_expert_one_row_each(tmp_path, tiny_checkpoint, run_cli):
     images = np.load(out.with_suffix(".npy"))
     assert images.shape == (EXPERTS, 5, 28, 28)
     assert images.dtype == np.float32
-    assert 0 <= images.min() and images.max() <= 1
+    assert images.min() >= 0 and images.max() <= 1
     with Image.open(out) as picture:
         assert picture.format == "PNG" and picture.mode == "L"
         assert picture.size == grid_size(EXPERTS, 5)

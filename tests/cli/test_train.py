@@ -1,7 +1,7 @@
 """moevae train from the command line: flags, exit codes, repeatability."""
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from moevae.training.checkpoint import list_checkpoints
 from moevae.cli import main as moevae_main
 from moevae.cli import train as train_cli
+from moevae.training.checkpoint import list_checkpoints
 
 
 def run_main(capsys, *args):

@@ -1,6 +1,5 @@
 import json
 import warnings
-
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,6 @@ from moevae.datasets import mnist as mnist_module
 from moevae.datasets.idx import read_idx
 from moevae.datasets.mnist import INPUTS_NAME, METADATA_NAME, read_sample
 from moevae.errors import DataError
-
 from tests.support.helpers import write_mnist_idx
 
 
@@ -43,7 +41,7 @@ def test_idx_source(tmp_path, compress, layout, no_network):
     item = fetch_minst(str(folder))
     inputs, table = load(item)
     assert inputs.shape == (80, 1, 28, 28) and inputs.dtype == np.float32
-    assert 0 <= inputs.min() and inputs.max() <= 1
+    assert inputs.min() >= 0 and inputs.max() <= 1
     assert list(table.columns) == ["label"] and len(table) == 80
     assert item.output_path is None and not no_network
     raw = folder / "MNIST" / "raw" if layout == "torchvision" else folder

@@ -10,8 +10,14 @@ from moevae.interfaces import DeepLearningInterface
 from moevae.losses import ManagerLoss
 from moevae.models import FusedManager, build_manager
 from moevae.observable import SignalObject
-from moevae.plotting import Board, ExpertUsage, Reconstructions, sampling, \
-    show_config, update_board
+from moevae.plotting import (
+    Board,
+    ExpertUsage,
+    Reconstructions,
+    sampling,
+    show_config,
+    update_board,
+)
 
 
 def signal_for(board, model=None, **values):
@@ -176,6 +182,7 @@ def test_status_pane_tells_status_epoch_and_loss(mock_board, mock_viewer):
 def test_board_changes_no_process_state_and_writes_no_file(
         tmp_path, monkeypatch):
     import logging
+
     from tests.support.helpers import free_port
     monkeypatch.chdir(tmp_path)
     handlers = (logging.getLogger().handlers[:],

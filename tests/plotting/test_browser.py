@@ -10,8 +10,12 @@ from PIL import Image
 
 from moevae.cli import train as train_cli
 from moevae.plotting import Board
-from tests.support.browser import (CHROMIUM, FLAGS, PLOTS_JS, Browser,
-                                   intersect, overlaps)
+from tests.support.browser import (
+    CHROMIUM,
+    FLAGS,
+    Browser,
+    overlaps,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow,
               pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not "

@@ -75,8 +75,9 @@ def test_a_long_run_keeps_points_spread_over_all_its_epochs():
 
 def _server_copy(posted):
     """What visdom's server holds after the posted messages (one window)."""
-    from moevae.plotting.journal import merge_update
     import copy
+
+    from moevae.plotting.journal import merge_update
     held = None
     for endpoint, payload in posted:
         if endpoint == "events":

@@ -3,8 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from moevae.training.names import (checkpoint_place, describe_checkpoint,
-                                   list_checkpoints)
+from moevae.training.names import (
+    checkpoint_place,
+    describe_checkpoint,
+    list_checkpoints,
+)
 
 
 @pytest.mark.parametrize("name, epochs, expected", [
