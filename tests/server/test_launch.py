@@ -102,11 +102,18 @@ def test_the_stop_hint_names_the_folder_only_when_it_must(tmp_path,
 
 @pytest.mark.parametrize("content", [None, "", "not a pid\n"])
 def test_stop_without_a_readable_pid_file_is_one_line(tmp_path, content):
+    from tests.support.helpers import free_port
+    port = free_port()
     if content is not None:
-        pid_file(tmp_path, 8097).write_text(content)
-    with pytest.raises(StopError, match=r"^no board to stop on port 8097: "
-                       r"no readable pid file .*board-8097\.pid") as error:
-        stop_board(tmp_path, 8097)
+        pid_file(tmp_path, port).write_text(content)
+    with pytest.raises(StopError) as error:  # nothing there
+        stop_board(tmp_path, port)
+    assert str(error.value) == f"no board is running on port {port}"
+    with (mock.patch.object(launch, "answers", return_value=True),
+          pytest.raises(StopError, match=rf"^a server answers on port "
+                        rf"{port}, but no readable pid file .*board-{port}"
+                        r"\.pid says it is ours") as error):
+        stop_board(tmp_path, port)
     assert "\n" not in str(error.value)
 
 
