@@ -9,8 +9,9 @@ are never used for training), and three commands use the trained model:
   (ACC, NMI, ARI) and draws the expert x digit confusion and each
   expert's samples;
 - ``moevae sample`` decodes new images with every expert;
-- ``moevae predict`` gives each image's expert and the manager's
-  probabilities, as a CSV.
+- ``moevae predict`` gives each image's expert, that expert's digit (as
+  ``evaluate`` matched experts to digits) and the manager's probabilities,
+  as a CSV.
 
 The commands are called here in the same Python process through
 :func:`moevae.cli.main`; in a shell, drop the brackets and quotes. The
@@ -84,6 +85,7 @@ plt.show()
 images = np.load(fetch_minst(DATA).input_path)[:20]
 np.save(run / "digits.npy", images)
 moevae(["predict", str(run), str(run / "digits.npy"), "--out",
-        str(run / "predictions.csv")])
+        str(run / "predictions.csv"), "--evaluation",
+        str(run / "evaluation.json")])
 table = pd.read_csv(run / "predictions.csv")
-print(table[["image", "expert", "p_0", "p_1", "p_2"]].head(8))
+print(table[["image", "expert", "digit", "p_0", "p_1", "p_2"]].head(8))
