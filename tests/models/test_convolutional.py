@@ -89,8 +89,9 @@ def test_no_per_expert_layout(model):
                                torch.zeros(1)})
     conv = sorted(name for name, make in RECIPES.items()
                   if make().gate == "conv")
-    assert conv == ["umap-conv-anchored", "umap-conv-consistency",
-                    "umap-conv-em", "umap-conv-manager"]
+    assert conv == ["umap-conv-anchored", "umap-conv-anchored-consistency",
+                    "umap-conv-consistency", "umap-conv-em",
+                    "umap-conv-manager"]
     for name in conv:
         with pytest.raises(MoEVAEError,
                            match=f"layout='per-expert'.*{name}"):
