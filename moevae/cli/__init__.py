@@ -20,8 +20,8 @@ COMMANDS = {
     "sample": ("moevae.cli.sample", "new images from each expert, as a PNG"),
     "predict": ("moevae.cli.predict", "each image's expert, as a CSV"),
 }
-USAGE = "usage: moevae {" + ",".join(COMMANDS) + "} [options]  (moevae " \
-    "COMMAND --help for each; moevae --version)"
+USAGE = ("usage: moevae {" + ",".join(COMMANDS) + "} [options]  (moevae "
+    "COMMAND --help for each; moevae --version)")
 
 
 def one_line_warning(message, category, filename, lineno, file=None,

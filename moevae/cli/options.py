@@ -217,13 +217,13 @@ def resumed_args(parser: OneLineParser, argv: List[str],
                    for key, value in saved.items() if key in merged and
                    key not in ("run_dir", "checkpointdir", "resume")})
     merged.update({key: getattr(args, key) for key in given})
-    if "checkpointdir" in given and \
-            merged["checkpointdir"].absolute() != checkpointdir:
+    if ("checkpointdir" in given and
+            merged["checkpointdir"].absolute() != checkpointdir):
         parser.error(f"argument --checkpointdir: {merged['checkpointdir']} "
                      f"given with --resume {args.resume}; expected the "
                      f"run's checkpoint folder {checkpointdir}")
-    if "run_dir" in given and merged["run_dir"].absolute() != run_dir and \
-            (merged["run_dir"] / "config.json").is_file():
+    if ("run_dir" in given and merged["run_dir"].absolute() != run_dir and
+            (merged["run_dir"] / "config.json").is_file()):
         parser.error(f"argument --run-dir: {merged['run_dir']} holds another "
                      "run; expected a new folder or the run's own "
                      f"{run_dir}")
@@ -249,8 +249,8 @@ def resumed_folders(parser: OneLineParser, folder: Path
     if (folder / "checkpoints").is_dir():
         return folder, folder / "checkpoints"
     own = folder / "config.json"
-    if folder.name != "checkpoints" and not holds_checkpoints(folder) and \
-            own.is_file():  # its checkpoints elsewhere
+    if (folder.name != "checkpoints" and not holds_checkpoints(folder) and
+            own.is_file()):  # its checkpoints elsewhere
         elsewhere = read_config(parser, own).get("checkpointdir")
         if elsewhere and Path(elsewhere).is_dir():
             return folder, Path(elsewhere)
@@ -258,14 +258,14 @@ def resumed_folders(parser: OneLineParser, folder: Path
                      f"and its config.json names no existing checkpoint "
                      f"folder ({elsewhere}); expected a run folder or its "
                      "checkpoint folder")
-    if (folder.parent / "config.json").is_file() and \
-            folder.name == "checkpoints":
+    if ((folder.parent / "config.json").is_file() and
+            folder.name == "checkpoints"):
         return folder.parent, folder
     if own.is_file():  # --checkpointdir X: the run folder names X too
         saved_run = read_config(parser, own).get("run_dir")
-        if saved_run and (Path(saved_run) / "config.json").is_file() and \
+        if (saved_run and (Path(saved_run) / "config.json").is_file() and
                 read_config(parser, Path(saved_run) / "config.json").get(
-                    "checkpointdir") == str(folder):
+                    "checkpointdir") == str(folder)):
             return Path(saved_run), folder
     return folder, folder
 
@@ -293,8 +293,8 @@ def restored(parser: OneLineParser, path: Path, key: str, value: Any) -> Any:
                                 json_text(value))
         except (argparse.ArgumentTypeError, ValueError, TypeError) as error:
             problem = str(error) or "not valid"
-    if problem is None and value is not None and action.choices and \
-            value not in action.choices:
+    if (problem is None and value is not None and action.choices and
+            value not in action.choices):
         problem = f"not one of {sorted(action.choices)}"
     if problem is not None:
         parser.error(f"argument --resume: {path}: {key}={value!r} ({problem})"

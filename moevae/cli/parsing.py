@@ -75,8 +75,8 @@ def server_url(text: str) -> BoardAddress:
     try:
         address = board_address(text)
     except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected {expected}") \
-            from None
+        raise (argparse.ArgumentTypeError(f"{text!r}: expected {expected}")
+            )from None
     return address._replace(auto=False)
 
 
@@ -116,8 +116,8 @@ def board_address(text: str) -> Optional[BoardAddress]:
 
 def integer_in_range(minimum: int, maximum: Optional[int] = None):
     """argparse type: an integer from ``minimum`` to ``maximum`` (if any)."""
-    expected = f"an integer >= {minimum}" if maximum is None else \
-        f"an integer from {minimum} to {maximum}"
+    expected = (f"an integer >= {minimum}" if maximum is None else
+        f"an integer from {minimum} to {maximum}")
 
     def parse(text: str) -> int:
         try:

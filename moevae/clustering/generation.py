@@ -26,8 +26,8 @@ def check_experts(model: torch.nn.Module, experts: Sequence[int]) -> None:
     """Raise MoEVAEValueError naming an expert index the model lacks."""
     count = expert_count(model)
     for k in experts:
-        if isinstance(k, bool) or not isinstance(k, int) or \
-                not 0 <= k < count:
+        if (isinstance(k, bool) or not isinstance(k, int) or
+                not 0 <= k < count):
             raise bad_value("expert", k, f"an expert index 0-{count - 1} "
                             f"(the model has {count} experts)")
 

@@ -105,8 +105,8 @@ def manager_probabilities(model: torch.nn.Module, inputs: torch.Tensor,
     with torch.random.fork_rng(devices=[]):
         for start in range(0, len(inputs), batch_size):
             batch = inputs[start:start + batch_size].to(device)
-            probs = model.gate(batch) if hasattr(model, "gate") else \
-                model(batch)[0]
+            probs = (model.gate(batch) if hasattr(model, "gate") else
+                model(batch)[0])
             probabilities.append(probs.float().cpu())
     model.train(was_training)
     return torch.cat(probabilities).numpy()

@@ -61,8 +61,8 @@ def read_npy(path: Path) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
-        reason = str(error).splitlines()[0][:200] if str(error) else \
-            type(error).__name__
+        reason = (str(error).splitlines()[0][:200] if str(error) else
+            type(error).__name__)
         raise DataError(f"{path}: unreadable .npy array ({reason})") from None
 
 

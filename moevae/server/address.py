@@ -30,8 +30,8 @@ class ServerAddress(NamedTuple):
     @property
     def netloc_host(self) -> str:
         """The host as a URL writes it (IPv6 in brackets)."""
-        return f"[{self.hostname}]" if ":" in self.hostname \
-            else self.hostname
+        return (f"[{self.hostname}]" if ":" in self.hostname
+            else self.hostname)
 
     @property
     def url(self) -> str:
@@ -74,8 +74,8 @@ def parse_server_url(text: object, port: Optional[int] = None,
         url_port = parts.port
     except ValueError:
         raise bad_value(name, shown, EXPECTED) from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or \
-            parts.query or parts.fragment or text.endswith(("?", "#")):
+    if (parts.scheme not in ("http", "https") or not parts.hostname or
+            parts.query or parts.fragment or text.endswith(("?", "#"))):
         raise bad_value(name, shown, EXPECTED)
     if url_port is not None and port is not None and url_port != port:
         raise bad_value(name, shown, f"the port {port} given beside it, or "
@@ -89,8 +89,8 @@ def parse_server_url(text: object, port: Optional[int] = None,
     chosen = url_port or port or (
         HTTPS_PORT if parts.scheme == "https" else DEFAULT_PORT)
     username = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password is not None \
-        else None
+    password = (unquote(parts.password) if parts.password is not None
+        else None)
     if password is not None and not username:
         raise bad_value(name, shown, "user:password@ with a user name")
     return ServerAddress(parts.scheme, parts.hostname, chosen, path,

@@ -8,9 +8,10 @@ Defaults can also come from MOEVAE_BOARD_HOST, MOEVAE_BOARD_PORT and
 MOEVAE_BOARD_ENV_PATH. Environments are saved to ``--env-path`` as they
 change (every 2 s, and on SIGTERM/Ctrl-C), so they survive a restart; the
 ``main`` environment lists every run. ``moevae board --stop [--port P]``
-stops the board that ``moevae board`` started on that port. Login: ``--enable-login`` (visdom's
-``-enable_login``, or MOEVAE_BOARD_LOGIN=1) with VISDOM_USERNAME and
-VISDOM_PASSWORD (and optionally VISDOM_COOKIE) in the environment.
+stops the board that ``moevae board`` started on that port. Login:
+``--enable-login`` (visdom's ``-enable_login``, or MOEVAE_BOARD_LOGIN=1)
+with VISDOM_USERNAME and VISDOM_PASSWORD (and optionally VISDOM_COOKIE)
+in the environment.
 """
 import argparse
 import errno
@@ -27,11 +28,16 @@ from typing import Any, Dict, List, Optional
 
 from ..cli.parsing import OneLineParser, port_number
 from .assets import AssetError, install_assets, missing_assets
-from .launch import DEFAULT_ENV_PATH, StopError, remove_pid_file, \
-    stop_board, stop_command, write_pid_file
+from .launch import (
+    DEFAULT_ENV_PATH,
+    StopError,
+    remove_pid_file,
+    stop_board,
+    stop_command,
+    write_pid_file,
+)
 from .persist import SAVE_INTERVAL_S, EnvSaver
 from .runs_index import RunsIndex
-
 
 
 class UsageError(ValueError):

@@ -81,7 +81,8 @@ def start_local_server(host: str, port: int,
         if answers(host, port, timeout=0.5):
             logger.info("board: started a Visdom server at %s (pid %d, "
                         "log %s); it keeps running after training: `%s` "
-                        "stops it", address.url, process.pid, log_file, stop_command(env_path, port))
+                        "stops it", address.url, process.pid, log_file,
+                        stop_command(env_path, port))
             return process
         time.sleep(0.2)
     tail = log_file.read_text(errors="replace").strip().splitlines()[-1:]

@@ -251,7 +251,8 @@ class Checkpointer:
         pruning each other's checkpoints. An advisory lock (``flock``),
         released when the process ends, however it ends."""
         path = self.directory / LOCK_NAME
-        handle = open(path, "a+")
+        # held open while training runs: closing it would release the lock
+        handle = open(path, "a+")  # noqa: SIM115
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -40,8 +40,8 @@ def check_precision(precision: str, device: torch.device) -> None:
         warnings.warn("precision='tf32' only changes CUDA matmuls; "
                       "training in float32 on the CPU", RuntimeWarning,
                       stacklevel=3)
-    if precision == "bf16" and device.type == "cpu" and \
-            not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+    if (precision == "bf16" and device.type == "cpu" and
+            not torch.ops.mkldnn._is_mkldnn_bf16_supported()):
         warnings.warn("precision='bf16': this CPU has no bfloat16 matrix "
                       "instructions, autocast will be slower than float32",
                       RuntimeWarning, stacklevel=3)

@@ -198,8 +198,8 @@ class Run:
         self.train = History.from_dict(payload["histories"]["train"])
         self.valid = History.from_dict(payload["histories"]["validation"])
         self.checkpointer.best = payload.get("best")
-        self.initial = payload.get("initial") or \
-            self.checkpointer.load_initial()
+        self.initial = (payload.get("initial") or
+            self.checkpointer.load_initial())
         legacy = payload["format"].endswith("-1")
         done = position == 0 and epoch + 1 >= self.nb_epochs
         ranks = payload.get("rng_of_ranks") or [payload["rng"]]
@@ -320,10 +320,10 @@ class Run:
             self.distributed.barrier()
             return self.checkpointer.directory / checkpoint_name(
                 fold, epoch, loader.position if totals is not None else 0)
-        loader_state = loader.state_dict() if hasattr(loader, "state_dict") \
-            else None
-        position = loader_state["samples"] if totals is not None and \
-            loader_state else 0
+        loader_state = (loader.state_dict() if hasattr(loader, "state_dict")
+            else None)
+        position = (loader_state["samples"] if totals is not None and
+            loader_state else 0)
         payload = {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),

@@ -27,8 +27,8 @@ def test_writes_valid_json_and_pictures(tmp_path, trained, capsys):
                               "--json", str(report)]) == 0
     payload = json.loads(report.read_text())
     assert 0 < payload["acc"] <= 1 and 0 <= payload["nmi"] <= 1
-    assert len(payload["usage"]) == 10 and sum(payload["usage"]) == \
-        pytest.approx(1)
+    assert (len(payload["usage"]) == 10 and sum(payload["usage"]) ==
+        pytest.approx(1))
     assert sum(map(sum, payload["confusion"])) == 700
     for name in ("confusion.png", "experts.png"):
         with Image.open(tmp_path / name) as picture:

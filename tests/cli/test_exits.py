@@ -111,7 +111,7 @@ def test_sigint_during_replay_is_one_line_and_130(tmp_path):
             try:
                 connection, _ = listener.accept()
                 break
-            except socket.timeout:
+            except TimeoutError:
                 continue
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)

@@ -75,8 +75,8 @@ def test_stopping_twice_says_no_board_runs(tmp_path, run_cli):
         code, _, err = run_cli(command.main, [
             "--stop", "--port", port, "--env-path", tmp_path])
         assert code == 1
-        assert err == f"moevae board --stop: no board is running on port " \
-                      f"{port}\n"
+        assert (err == f"moevae board --stop: no board is running on port "
+                      f"{port}\n")
 
 
 def test_the_last_line_says_where_the_board_is_and_how_to_stop_it(

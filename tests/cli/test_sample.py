@@ -166,8 +166,8 @@ def test_bad_checkpoint_one_line(tmp_path, run_cli, tiny_checkpoints,
 def test_cuda_refused_without_a_gpu(tmp_path, tiny_checkpoint, run_cli):
     code, _, err = run_cli(sample_cli.main, [
         tiny_checkpoint, "--device", "cuda", "--out", tmp_path / "g.png"])
-    assert code == 2 and "argument --device: 'cuda': expected auto or cpu" \
-        in err
+    assert (code == 2 and "argument --device: 'cuda': expected auto or cpu"
+        in err)
     assert not (tmp_path / "g.png").exists()
 
 

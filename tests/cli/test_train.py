@@ -48,8 +48,8 @@ def test_bad_flags_exit_2_with_one_line(capsys, args, message):
     code, output = run_main(capsys, "train", *args)
     assert code == 2
     assert message in output.err
-    assert output.err.strip().count("\n") == 0 and "Traceback" not in \
-        output.err
+    assert (output.err.strip().count("\n") == 0 and "Traceback" not in
+        output.err)
 
 
 def test_unknown_command(capsys):
@@ -187,8 +187,8 @@ def test_killed_in_the_first_checkpoint_write_then_resumed(tmp_path,
         warnings = [line for line in resumed.stderr.splitlines()
                     if "WARNING" in line]
         assert len(warnings) == 1 and "no complete checkpoint" in warnings[0]
-    assert train_cli.main([*common, "--run-dir", str(tmp_path / "whole")]) \
-        == 0
+    assert (train_cli.main([*common, "--run-dir", str(tmp_path / "whole")])
+        == 0)
     expected = final_weights(tmp_path / "whole")
     for kill_at in ("1", "2"):
         got = torch.load(list_checkpoints(tmp_path / f"ck{kill_at}")[0],
@@ -214,8 +214,8 @@ def test_a_new_run_never_overwrites_a_run_folder(tmp_path, capsys):
     (run_dir / "config.json").write_text('{"epochs": 1}')
     code, output = run_main(capsys, "train", "--run-dir", str(run_dir))
     # a run that wrote no checkpoint: nothing to resume, says what to do
-    assert code == 2 and "wrote no checkpoint (nothing to resume): " \
-        f"delete {run_dir / 'config.json'}" in output.err
+    assert (code == 2 and "wrote no checkpoint (nothing to resume): "
+        f"delete {run_dir / 'config.json'}" in output.err)
     assert output.err.strip().count("\n") == 0
     (run_dir / "checkpoints" / "initial.pth").write_bytes(b"x")
     code, output = run_main(capsys, "train", "--run-dir", str(run_dir))
@@ -247,8 +247,8 @@ def test_a_bad_value_in_config_json_is_one_line(tmp_path, capsys, config,
     run_dir = saved_run(tmp_path, **config)
     code, output = run_main(capsys, "train", "--resume", str(run_dir))
     assert code == 2 and re.search(message, output.err), output.err
-    assert output.err.strip().count("\n") == 0 and "config.json" in \
-        output.err
+    assert (output.err.strip().count("\n") == 0 and "config.json" in
+        output.err)
 
 
 def test_resume_names_a_file_and_another_runs_folder(tmp_path, capsys):

@@ -139,8 +139,8 @@ def test_an_empty_inputs_cache_is_one_line(tmp_path):
     folder = write_mnist_idx(tmp_path / "d", 30, 10)
     item = fetch_minst(str(folder))
     Path(item.input_path).write_bytes(b"")
-    with pytest.raises(DataError, match="unreadable cache.*delete it") as \
-            error:
+    with (pytest.raises(DataError, match="unreadable cache.*delete it") as
+            error):
         fetch_minst(str(folder))
     assert "\n" not in str(error.value)
 
@@ -255,7 +255,7 @@ def test_broken_cached_table_is_one_line_naming_it(tmp_path, table,
     text = str(error.value)
     assert "\n" not in text and METADATA_NAME in text
     assert "delete it to rebuild the cache" in text
-    assert open(item.metadata_path, "rb").read() == table  # not overwritten
+    assert Path(item.metadata_path).read_bytes() == table  # not overwritten
 
 
 @pytest.mark.parametrize("inputs, message", [

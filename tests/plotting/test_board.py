@@ -171,8 +171,8 @@ def test_status_pane_tells_status_epoch_and_loss(mock_board, mock_viewer):
                             epoch=2)
     status = mock_viewer.text.call_args
     assert status.kwargs["win"] == "run_status"
-    assert 'data-status="running" data-epoch="3" data-loss="3.5"' in \
-        status.args[0]
+    assert ('data-status="running" data-epoch="3" data-loss="3.5"' in
+        status.args[0])
     assert mock_board.close(status="stopped")
     assert 'data-status="stopped"' in mock_viewer.text.call_args.args[0]
     calls = mock_viewer.text.call_count

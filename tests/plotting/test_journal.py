@@ -64,9 +64,9 @@ def test_a_long_run_keeps_points_spread_over_all_its_epochs():
         for endpoint, message in journal.record("update", {
                 "eid": "e", "win": "b", "append": True, "name": "train",
                 "data": [{"x": xs, "y": xs}]}):
-            posted = sum(len(t["x"]) for t in message["data"]) if \
+            posted = (sum(len(t["x"]) for t in message["data"]) if
                 endpoint == "events" else posted + len(
-                    message["data"][0]["x"])
+                    message["data"][0]["x"]))
     x = np.array(journal.messages()[0][1]["data"][0]["x"])
     counts = np.histogram(x, bins=10, range=(0, 300))[0]
     assert counts.min() >= counts.max() / 2, counts

@@ -131,8 +131,8 @@ def test_replay_refuses_an_env_name_the_page_cannot_open(tmp_path, capsys):
         replay_cli.main([str(good), "--env", "run #1"])
     assert stop.value.code == 2
     error = capsys.readouterr().err
-    assert "name='run #1': expected a name" in error and \
-        error.count("\n") == 1
+    assert ("name='run #1': expected a name" in error and
+        error.count("\n") == 1)
 
 
 def test_a_resumed_run_keeps_its_curves_so_far(tmp_path, mnist_dir,

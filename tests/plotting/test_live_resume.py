@@ -16,8 +16,8 @@ SCRIPT = Path(__file__).parents[1] / "support" / "killable_train.py"
 
 
 def xs(window, name="train"):
-    return [trace["x"] for trace in window["content"]["data"]
-            if trace["name"] == name][0]
+    return next(trace["x"] for trace in window["content"]["data"]
+                if trace["name"] == name)
 
 
 @pytest.mark.parametrize("save_every, killed_in, epochs", [

@@ -69,8 +69,8 @@ def test_board_keeps_the_path_and_the_scheme_port(mock_viewer):
     board = Board(host="https://board.example.org/visdom",
                   client=mock_viewer)
     assert board.port == 443
-    assert Board(host="http://[::1]:9000", client=mock_viewer).env_url == \
-        "http://[::1]:9000/env/main"
+    assert (Board(host="http://[::1]:9000", client=mock_viewer).env_url ==
+        "http://[::1]:9000/env/main")
 
 
 @pytest.mark.parametrize("text, port, saved", [
@@ -95,8 +95,8 @@ def test_the_cli_refuses_other_forms(text):
 
 def test_server_url_of_a_bare_host_and_a_prefix():
     assert server_url("localhost", 8097) == "http://localhost:8097"
-    assert server_url("http://127.0.0.1/visdom", 5) == \
-        "http://127.0.0.1:5/visdom"
+    assert (server_url("http://127.0.0.1/visdom", 5) ==
+        "http://127.0.0.1:5/visdom")
 
 
 def test_a_server_slow_to_answer_is_not_started_twice(monkeypatch):
@@ -104,6 +104,7 @@ def test_a_server_slow_to_answer_is_not_started_twice(monkeypatch):
     (a second one would fail on the port), so none is started; a port where
     nothing listens, and a non-local host, still start none / one."""
     import socket
+
     from moevae.server import launch
     started = []
     monkeypatch.setattr("moevae.plotting.board.start_local_server",

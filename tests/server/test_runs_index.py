@@ -17,8 +17,8 @@ def test_index_rows_escape_names_and_link_percent_encoded():
 
 def test_a_silent_running_run_is_flagged():
     now = 10_000.0
-    assert describe({"status": "running", "updated": str(now - 5)}, now) \
-        == "running"
+    assert (describe({"status": "running", "updated": str(now - 5)}, now)
+        == "running")
     assert "silent for 20 min" in describe(
         {"status": "running", "updated": str(now - 1200)}, now)
     assert describe({}, now) == "-"
@@ -38,8 +38,8 @@ def test_main_lists_each_run_with_status_epoch_loss_and_link(tmp_path):
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             pane = server.windows("main").get("runs")
-            if pane and "other" in pane["content"] and \
-                    "finished" in pane["content"]:
+            if (pane and "other" in pane["content"] and
+                    "finished" in pane["content"]):
                 break
             time.sleep(0.3)
         content = pane["content"]
@@ -67,7 +67,9 @@ def test_the_pane_comes_back_when_a_run_in_main_clears_it():
 def test_runs_saved_by_an_earlier_server_are_listed_without_loading(
         tmp_path):
     import json
+
     from visdom.utils.server_utils import LazyEnvData
+
     from moevae.server.runs_index import RunsIndex
     status = ('<div data-status="finished" data-epoch="7" data-loss="0.5" '
               'data-updated="1"></div>')
@@ -87,6 +89,7 @@ def test_runs_saved_by_an_earlier_server_are_listed_without_loading(
 
 def test_links_follow_the_base_url_and_main_is_listed_only_as_a_run():
     from types import SimpleNamespace
+
     from moevae.server.runs_index import RunsIndex
     text = index_html([{"env": "a", "status": "-"}], "/visdom")
     assert 'href="/visdom/env/a"' in text
