@@ -18,6 +18,7 @@ before any work starts.
 """
 import contextlib
 import logging
+import signal
 import time
 from typing import (
     TYPE_CHECKING,
@@ -110,7 +111,8 @@ class DeepLearningInterface(Observable):
                  resume: bool = False, add_labels: bool = False,
                  optimizer_name: str = "Adam", learning_rate: float = 1e-3,
                  loss_name: str = "NLLLoss", metrics: Optional[Sequence] = None,
-                 use_cuda: bool = False, *, model: torch.nn.Module = None,
+                 use_cuda: bool = False, *,
+                 model: Optional[torch.nn.Module] = None,
                  loss: Any = None, optimizer: Optional[torch.optim.Optimizer] = None,
                  device: Union[str, torch.device, None] = None,
                  precision: str = "fp32", nonfinite: str = "raise",
@@ -204,11 +206,12 @@ class DeepLearningInterface(Observable):
               run.folder_held(),
               kept_shared_state(self.model, self.device, rng=False)):
             run.resume() if resume else run.begin()
-            if resume and hasattr(self.board, "resume_at"):
+            resume_at = getattr(self.board, "resume_at", None)
+            if resume and resume_at is not None:
                 # the board drops what was drawn after the checkpoint
-                start = run.start or {"fold": run.folds_to_train()[0],
+                where = run.start or {"fold": run.folds_to_train()[0],
                                       "epoch": 0}
-                self.board.resume_at(start["fold"], start["epoch"])
+                resume_at(where["fold"], where["epoch"])
             for fold in run.folds_to_train():
                 start = run.enter_fold(fold)
                 loaders = self._fold_loaders(manager, fold,
@@ -220,8 +223,9 @@ class DeepLearningInterface(Observable):
                     partial = None
         self.notify_observers(Signal.AFTER_TRAINING, histories=(
             run.train, run.valid))
-        if hasattr(self.board, "finish"):  # a finished run says so
-            self.board.finish()
+        finish = getattr(self.board, "finish", None)
+        if finish is not None:  # a finished run says so
+            finish()
         return run.train, run.valid
 
     def _train_epoch(self, run: Run, loaders, fold: int, epoch: int,
@@ -249,7 +253,7 @@ class DeepLearningInterface(Observable):
         run.step_scheduler(loss)
         elapsed = time.perf_counter() - started
         run.train.log((fold, epoch), loss=loss, **values)
-        report = {"loss": loss, **values}
+        report: Dict[str, Any] = {"loss": loss, **values}
         if run.with_validation:
             report.update(self._validate(loaders.validation, desc, run,
                                          fold, epoch))
@@ -321,7 +325,7 @@ class DeepLearningInterface(Observable):
         values = totals.means()
         loss = values.pop("loss")
         run.valid.log((fold, epoch), loss=loss, **values)
-        report = {"val_loss": loss}
+        report: Dict[str, Any] = {"val_loss": loss}
         report.update({f"val_{key}": value for key, value in values.items()})
         if predictions:
             report["val_pred"] = torch.cat(predictions).cpu().numpy()
@@ -407,7 +411,8 @@ class DeepLearningInterface(Observable):
                      "or training(..., resume=True)")
         self.close()
         raise TrainingInterrupted(f"{stop.name}: training stopped at "
-                                  f"{where}; {saved}", stop.signal_number)
+                                  f"{where}; {saved}",
+                                  stop.signal_number or signal.SIGTERM)
 
     def close(self, timeout: float = 10.0) -> None:
         """Flush the board's queue (if there is a board)."""

@@ -70,13 +70,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     import numpy as np
     import pandas as pd
+    import torch
 
     from ..clustering.evaluation import evaluate, write_reports
     from ..datasets import fetch_minst
     from ..training.loading import load_trained_model
     try:
         used, model = load_trained_model(
-            args.checkpoint, "cpu", fold=args.fold,
+            args.checkpoint, torch.device("cpu"), fold=args.fold,
             warn=lambda text: print(f"moevae evaluate: warning: {text}",
                                     file=sys.stderr))
         data = fetch_minst(str(args.datasetdir))  # a fallback warns

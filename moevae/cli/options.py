@@ -168,12 +168,14 @@ def check_trained_epochs(parser: OneLineParser, args: argparse.Namespace,
                          checkpointdir: Path) -> None:
     """Refuse fewer --epochs than the run's newest checkpoint (by its
     name) has trained, before anything is loaded, written or drawn."""
-    found = [path for path in (list_checkpoints(checkpointdir)
-                               if checkpointdir.is_dir() else [])
-             if checkpoint_place(path).fold == args.fold]
-    newest = found[0] if found else None
-    place = checkpoint_place(newest) if newest is not None else None
-    if place is not None and args.epochs < place.trained:
+    places = [(path, checkpoint_place(path)) for path in (
+        list_checkpoints(checkpointdir) if checkpointdir.is_dir() else [])]
+    found = [(path, place) for path, place in places
+             if place is not None and place.fold == args.fold]
+    if not found:
+        return
+    newest, place = found[0]
+    if args.epochs < place.trained:
         parser.error(f"argument --epochs: {args.epochs}: expected >= "
                      f"{place.trained}: the run has already trained "
                      f"{place.trained} epoch(s) of fold {place.fold} "
@@ -287,7 +289,7 @@ def restored(parser: OneLineParser, path: Path, key: str, value: Any) -> Any:
         problem = None if action.default is None else "null"
     elif isinstance(action.const, bool) and action.nargs == 0:  # a switch
         problem = None if isinstance(value, bool) else "not true/false"
-    elif action.type is not None:
+    elif callable(action.type):
         try:
             value = action.type(value if isinstance(value, str) else
                                 json_text(value))

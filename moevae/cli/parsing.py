@@ -75,8 +75,9 @@ def server_url(text: str) -> BoardAddress:
     try:
         address = board_address(text)
     except argparse.ArgumentTypeError:
-        raise (argparse.ArgumentTypeError(f"{text!r}: expected {expected}")
-            )from None
+        address = None
+    if address is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected {expected}")
     return address._replace(auto=False)
 
 

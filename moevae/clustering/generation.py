@@ -12,6 +12,7 @@ import torch
 
 from ..datasets.images import image_side
 from ..errors import bad_value, check_positive_int
+from ..models import experts_of, latent_dim_of
 from .choices import MAX_COUNT
 
 GRID_PADDING = 2
@@ -19,7 +20,7 @@ GRID_PAD_VALUE = 0.5
 
 
 def expert_count(model: torch.nn.Module) -> int:
-    return len(model._experts)
+    return len(experts_of(model))
 
 
 def check_experts(model: torch.nn.Module, experts: Sequence[int]) -> None:
@@ -56,10 +57,10 @@ def decode_samples(model: torch.nn.Module, count: int,
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise bad_value("seed", seed, "an integer >= 0")
     generator = torch.Generator().manual_seed(seed)
-    codes = torch.randn(expert_count(model), count, model.latent_dim,
+    codes = torch.randn(expert_count(model), count, latent_dim_of(model),
                         generator=generator)
     device = next(model.parameters()).device
-    views = model._experts
+    views = experts_of(model)
     decoded = [views[k].decoder(codes[k].to(device)).float().cpu()
                for k in experts]
     return torch.stack(decoded).numpy()

@@ -35,7 +35,7 @@ class ClusteringScores:
 
     def as_dict(self) -> Dict:
         return dict(asdict(self), collapsed=self.collapsed,
-                    expert_digits=expert_digits(self.confusion))
+                    expert_digits=expert_digits(np.asarray(self.confusion)))
 
 
 
@@ -105,8 +105,8 @@ def manager_probabilities(model: torch.nn.Module, inputs: torch.Tensor,
     with torch.random.fork_rng(devices=[]):
         for start in range(0, len(inputs), batch_size):
             batch = inputs[start:start + batch_size].to(device)
-            probs = (model.gate(batch) if hasattr(model, "gate") else
-                model(batch)[0])
+            gate = getattr(model, "gate", None)
+            probs = gate(batch) if gate is not None else model(batch)[0]
             probabilities.append(probs.float().cpu())
     model.train(was_training)
     return torch.cat(probabilities).numpy()

@@ -149,9 +149,9 @@ def scaled(source: Path, array: np.ndarray) -> np.ndarray:
     if not np.isfinite(array).all():
         raise DataError(f"{source}: NaN or infinite values, expected floats "
                         "in [0, 1]")
-    low, high = float(array.min()), float(array.max())
-    if low < 0 or high > 1:
-        hint = " (divide by 255?)" if high <= 255 and low >= 0 else ""
-        raise DataError(f"{source}: values from {low:g} to {high:g}, "
+    lowest, highest = float(array.min()), float(array.max())
+    if lowest < 0 or highest > 1:
+        hint = " (divide by 255?)" if highest <= 255 and lowest >= 0 else ""
+        raise DataError(f"{source}: values from {lowest:g} to {highest:g}, "
                         f"expected floats in [0, 1]{hint}")
     return array.astype(np.float32)

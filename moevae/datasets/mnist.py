@@ -132,8 +132,8 @@ def _check_cached_inputs(path: Path) -> np.ndarray:
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as error:  # EOF: a 0-byte file
-        raise (DataError(f"{path}: unreadable cache ({error}); {hint}")
-            )from None
+        raise DataError(
+            f"{path}: unreadable cache ({error}); {hint}") from None
     if array.ndim != 4 or array.shape[1:] != (1, 28, 28):
         raise DataError(f"{path}: shape {array.shape}, expected "
                         f"(N, 1, 28, 28); {hint}")

@@ -163,8 +163,8 @@ def _load_table(path: Any) -> pd.DataFrame:
     try:
         return pd.read_csv(path, sep="\t")
     except FileNotFoundError:
-        raise (DataError(f"metadata_path={str(path)!r}: no such file")
-            )from None
+        raise DataError(
+            f"metadata_path={str(path)!r}: no such file") from None
     except (OSError, ValueError, pd.errors.ParserError) as error:
         raise DataError(f"metadata_path={str(path)!r}: not a readable "
                         f"tab-separated table ({error})") from None

@@ -5,8 +5,7 @@ The names below are imported on first use (``from moevae.plotting import
 Board`` works as in pynet), so that ``moevae replay`` reads its log
 without importing torch.
 """
-import importlib
-from typing import Any
+from .. import lazy_exports
 
 _SOURCES = {"AsyncVisdom": "client", "Board": "board",
             "ExpertUsage": "observers", "Reconstructions": "observers",
@@ -15,14 +14,4 @@ _SOURCES = {"AsyncVisdom": "client", "Board": "board",
 __all__ = sorted(_SOURCES)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _SOURCES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_SOURCES[name]}", __name__),
-                    name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _SOURCES, globals())

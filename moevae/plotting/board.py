@@ -104,6 +104,9 @@ class Board:
         self.status: Optional[str] = None  # the run_status pane's status
         check_positive_int("queue_size", queue_size)
         check_positive_int("max_points", max_points, minimum=10)
+        # visdom's client API: AsyncVisdom, a visdom.Visdom given as client=,
+        # or a SilentViewer
+        self.viewer: Any
         if not Distributed.from_environment().is_main:
             self.viewer = SilentViewer()  # under torchrun rank 0 draws
             self.log_path = None
@@ -113,8 +116,8 @@ class Board:
             self.log_path = None
         else:
             if start_server and not answers(self.url):
-                self.server = start_local_server(self.url, None,
-                                                 DEFAULT_ENV_PATH)
+                self.server = start_local_server(self.url,
+                                                 env_path=DEFAULT_ENV_PATH)
             journal = self._earlier_windows(max_points)
             self.viewer = AsyncVisdom(self.url, None, env, self.log_path,
                                       queue_size, username, password,

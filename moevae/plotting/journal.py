@@ -134,7 +134,8 @@ class Journal:
             self._lines.pop(key, None)
             self.windows.setdefault(key, []).append(("update", message))
             return [("update", message)]
-        kept, newest = message, None
+        kept: Optional[Dict[str, Any]] = message
+        newest: Optional[Dict[str, Any]] = None
         if message.get("append") and self._strides.get(key, 1) > 1:
             kept, newest = self._on_stride(key, message)
         if kept is not None:
@@ -184,8 +185,10 @@ class Journal:
             last = bool(on) and not on[-1]
             newest.append(dict(trace, **{axis: trace[axis][-1:] if last
                                          else [] for axis in ("x", "y")}))
-        return tuple(dict(message, data=part) if any(t["x"] for t in part)
-                     else None for part in (kept, newest))
+        kept_message, newest_message = (
+            dict(message, data=part) if any(t["x"] for t in part) else None
+            for part in (kept, newest))
+        return kept_message, newest_message
 
     def truncate(self, keep: Callable[[Optional[str], float], bool]
                  ) -> List[WindowKey]:

@@ -99,7 +99,7 @@ class Sender:
         self.journal = (journal if journal is not None else
             Journal(max_points))
         self.dropped = 0
-        self._queue: Deque[Union[Call, Marker]] = collections.deque()
+        self._queue: Deque[Union[Call, Marker, Task]] = collections.deque()
         self._appends: Dict[Tuple, Call] = {}
         self._cond = threading.Condition()
         self._state = UNKNOWN
@@ -160,8 +160,9 @@ class Sender:
             self._queue.append(Task(lambda sender: sender._truncate(keep)))
             self._cond.notify_all()
 
-    def _remove(self, match) -> None:
-        kept = collections.deque()
+    def _remove(self, match: Callable[[Union[Call, Marker, Task]], bool]
+                ) -> None:
+        kept: Deque[Union[Call, Marker, Task]] = collections.deque()
         for item in self._queue:
             if match(item):
                 if isinstance(item, Call) and item.append_key:
@@ -193,7 +194,7 @@ class Sender:
         return sent
 
     # -- the sender thread ---------------------------------------------
-    def _next(self) -> Union[Call, Marker, str, None]:
+    def _next(self) -> Union[Call, Marker, Task, str, None]:
         """The next queued item; None when a reconnection is due; 'stop'."""
         with self._cond:
             while True:
@@ -224,7 +225,7 @@ class Sender:
                 if isinstance(item, Task):
                     item.run(self)
                     continue
-                if item is not None:
+                if isinstance(item, Call):
                     self._handle(item)
                 if (self._state != CONNECTED and
                         time.monotonic() >= self._next_retry):

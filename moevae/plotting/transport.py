@@ -57,7 +57,7 @@ class Transport:
     def session(self) -> requests.Session:
         if self._session is None:
             session = requests.Session()
-            if self.username:
+            if self.username and self.password is not None:
                 digest = hashlib.sha256(self.password.encode()).hexdigest()
                 self._request(session.post, self.base + "/",
                               json={"username": self.username,

@@ -183,8 +183,9 @@ def skip_user_css_error(record: logging.LogRecord) -> bool:
     by a handler, not from disk, so tornado logs "Could not open static
     file" at ERROR on every page load although nothing is wrong.
     """
+    args = record.args if isinstance(record.args, tuple) else ()
     return not (record.msg == "Could not open static file %r" and
-                str(record.args[0]).endswith("user/style.css"))
+                bool(args) and str(args[0]).endswith("user/style.css"))
 
 
 def main(argv: Optional[List[str]] = None) -> int:

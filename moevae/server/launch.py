@@ -51,7 +51,7 @@ def pid_file(env_path: Path, port: int) -> Path:
     return Path(env_path).expanduser() / f"board-{port}.pid"
 
 
-def start_local_server(host: str, port: int,
+def start_local_server(host: str, port: Optional[int] = None,
                        env_path: Optional[Path] = None
                        ) -> Optional[subprocess.Popen]:
     """Start ``python -m moevae.server`` in the background, detached (it

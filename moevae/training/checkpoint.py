@@ -72,8 +72,8 @@ def prune(directory: Path, keep_last: int) -> None:
     every mid-epoch one older than the fold's newest complete epoch
     (superseded): each fold keeps its final model."""
     stale = []
-    for fold in sorted({checkpoint_fold(p) for p in
-                        list_checkpoints(directory)}):
+    folds = {checkpoint_fold(p) for p in list_checkpoints(directory)}
+    for fold in sorted(fold for fold in folds if fold is not None):
         found = [path for path in list_checkpoints(directory)
                  if checkpoint_fold(path) == fold]
         complete = [index for index, path in enumerate(found)
@@ -173,8 +173,9 @@ def model_state(payload: Dict[str, Any]) -> Dict[str, torch.Tensor]:
 def load_model_state(model: torch.nn.Module, state: Dict[str, torch.Tensor],
                      source: Any) -> None:
     """Load weights, naming the first parameter that does not match."""
-    if hasattr(model, "convert_state_dict"):
-        state = model.convert_state_dict(state)
+    convert = getattr(model, "convert_state_dict", None)
+    if convert is not None:  # a fused model also reads per-expert weights
+        state = convert(state)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))

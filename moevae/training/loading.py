@@ -10,7 +10,7 @@ its sizes read from the weight shapes.
 """
 import logging
 from pathlib import Path
-from typing import Callable, Dict, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 
@@ -30,9 +30,14 @@ from .names import (  # noqa: F401
 logger = logging.getLogger("moevae")
 
 
-def model_from_state(state: Dict[str, torch.Tensor], source) -> torch.nn.Module:
+def model_from_state(state: Dict[str, torch.Tensor], source: object
+                     ) -> torch.nn.Module:
     """A FusedManager (or ConvGatedManager) or seed Manager shaped like the
-    weights in ``state``."""
+    weights in ``state``, in eval mode; ``source`` names it in errors.
+
+    Raises CheckpointError: not a mixture's weights, or mismatched ones.
+    """
+    model: torch.nn.Module
     if "in_weight" in state and "latent_weight" in state:
         experts, twice_latent, hidden = state["latent_weight"].shape
         fused = ConvGatedManager if any(key.startswith("conv_gate.")
@@ -59,7 +64,7 @@ def load_model(path: Union[str, Path]) -> torch.nn.Module:
     Raises CheckpointError: unreadable, or not a mixture-of-experts
     checkpoint.
     """
-    payload = ckpt.load_checkpoint(path)
+    payload = ckpt.load_checkpoint(Path(path))
     return model_from_state(ckpt.model_state(payload), path)
 
 
@@ -68,7 +73,7 @@ def model_input_dim(model: torch.nn.Module) -> int:
     """How many pixels (D of (B, D) inputs) the mixture reads."""
     if isinstance(model, FusedManager):
         return model.input_dim
-    return model.linear1.in_features
+    return int(getattr(model, "linear1").in_features)  # noqa: B009
 
 
 def load_trained_model(path: Path, device: torch.device,
@@ -83,7 +88,7 @@ def load_trained_model(path: Path, device: torch.device,
     Raises CheckpointError: no checkpoint, or none that loads.
     """
     candidates = checkpoint_candidates(path, fold)
-    skipped = []
+    skipped: List[CheckpointError] = []
     for candidate in candidates:
         try:
             model = load_model(candidate)
@@ -92,8 +97,8 @@ def load_trained_model(path: Path, device: torch.device,
                 raise
             skipped.append(error)
             continue
-        for error in skipped:
-            warn(f"{error}; skipped, using {candidate}")
+        for problem in skipped:
+            warn(f"{problem}; skipped, using {candidate}")
         return candidate, model.to(device).eval()
     raise CheckpointError(f"{path}: no checkpoint in this folder loads (the "
                           f"first: {skipped[0]})")
@@ -111,7 +116,7 @@ def load_pretrained(model: torch.nn.Module,
     MoEVAEValueError when an optimizer state is asked for and the
     checkpoint holds none.
     """
-    payload = ckpt.load_checkpoint(pretrained, map_location=device)
+    payload = ckpt.load_checkpoint(Path(pretrained), map_location=device)
     ckpt.load_model_state(model, ckpt.model_state(payload), pretrained)
     if optimizer is None:
         return

@@ -153,20 +153,30 @@ class Run:
             self.checkpointer.save_initial(self.initial)
         self.distributed.barrier()
 
+    @property
+    def folder(self) -> Checkpointer:
+        """The checkpointer, for what needs one (resume, save): plan()
+        refuses resume=True without a checkpointdir, and the loop saves
+        only with one. Raises MoEVAEValueError otherwise."""
+        if self.checkpointer is None:
+            raise MoEVAEValueError("this run has no checkpointdir: nothing "
+                                   "to resume or save")
+        return self.checkpointer
+
     def resume(self) -> None:
         """Continue from the newest complete checkpoint (else begin)."""
-        found = self.checkpointer.newest()
-        existing = self.checkpointer.existing()
+        found = self.folder.newest()
+        existing = self.folder.existing()
         if found is None and existing:
             raise CheckpointError(
-                f"{self.checkpointer.directory}: none of its checkpoints "
+                f"{self.folder.directory}: none of its checkpoints "
                 f"({', '.join(p.name for p in existing[:3])}"
                 f"{', ...' if len(existing) > 3 else ''}) is a complete "
                 "moevae checkpoint; expected a moevae run's folder (nothing "
                 "was changed)")
         if found is None:
             logger.warning("resume: no complete checkpoint in %s; starting "
-                           "from the beginning", self.checkpointer.directory)
+                           "from the beginning", self.folder.directory)
             self.begin()
             return
         path, payload = found
@@ -192,14 +202,15 @@ class Run:
             self.optimizer, saved["optimizer"]["groups"],
             self.settings["optimizer"]["groups"])
         self.restore_scheduler(payload.get("scheduler"), saved)
-        if "lr" in changed and hasattr(self.scheduler, "base_lrs"):
+        if "lr" in changed and self.scheduler is not None and hasattr(
+                self.scheduler, "base_lrs"):
             self.scheduler.base_lrs = [group.get("initial_lr", group["lr"])
                                        for group in self.optimizer.param_groups]
         self.train = History.from_dict(payload["histories"]["train"])
         self.valid = History.from_dict(payload["histories"]["validation"])
-        self.checkpointer.best = payload.get("best")
-        self.initial = (payload.get("initial") or
-            self.checkpointer.load_initial())
+        self.folder.best = payload.get("best")
+        self.initial = (payload.get("initial") or self.folder.load_initial()
+                        or {})
         legacy = payload["format"].endswith("-1")
         done = position == 0 and epoch + 1 >= self.nb_epochs
         ranks = payload.get("rng_of_ranks") or [payload["rng"]]
@@ -210,9 +221,9 @@ class Run:
                       "rng": rng, "loader": payload["loader"],
                       "partial": payload.get("partial") if position else None,
                       "fold_done": done}
-        if self.initial is None and (done or self.folds_to_train()[1:]):
+        if not self.initial and (done or self.folds_to_train()[1:]):
             raise CheckpointError(
-                f"{self.checkpointer.directory}: no initial.pth, which the "
+                f"{self.folder.directory}: no initial.pth, which the "
                 f"folds after fold {fold} start from; expected the run's "
                 "checkpoint folder")
         where = (f"{position} samples into epoch {epoch + 1}" if position
@@ -225,7 +236,7 @@ class Run:
     def restore_scheduler(self, state: Optional[Dict[str, Any]],
                           saved: Optional[Dict[str, Any]]) -> None:
         now = self.settings["scheduler"]
-        before = saved["scheduler"] if saved else (
+        before: Optional[Dict[str, Any]] = saved["scheduler"] if saved else (
             {"class": None} if state is None else None)
         if self.scheduler is None:
             if before is None or before["class"] is not None:
@@ -241,11 +252,12 @@ class Run:
         self.scheduler.load_state_dict(state)
         if before is None:
             return
+        settings_before: Dict[str, Any] = before["settings"]
         changed = {key: value for key, value in now["settings"].items()
-                   if before["settings"].get(key) != value}
+                   if settings_before.get(key) != value}
         for key, value in changed.items():
             logger.info("resume: scheduler %s %r (the saved run had %r)",
-                        key, value, before["settings"].get(key))
+                        key, value, settings_before.get(key))
             setattr(self.scheduler, key, copy.deepcopy(fresh[key]))
 
     # -- the loop's questions ----------------------------------------------
@@ -318,7 +330,7 @@ class Run:
         rng_of_ranks = self.distributed.gathered(rng_states(self.device))
         if not self.distributed.is_main:  # the others wait for the file
             self.distributed.barrier()
-            return self.checkpointer.directory / checkpoint_name(
+            return self.folder.directory / checkpoint_name(
                 fold, epoch, loader.position if totals is not None else 0)
         loader_state = (loader.state_dict() if hasattr(loader, "state_dict")
             else None)
@@ -336,7 +348,7 @@ class Run:
             "settings": self.settings}
         if len(rng_of_ranks) > 1:
             payload["rng_of_ranks"] = rng_of_ranks
-        path = self.checkpointer.save(payload, fold, epoch, position,
+        path = self.folder.save(payload, fold, epoch, position,
                                       val_loss)
         self.distributed.barrier()
         return path
