@@ -316,9 +316,11 @@ def test_shuffle_and_generator_set_the_order_of_every_loader():
     (dict(generator=3), "generator=3 .*torch.Generator"),
     (dict(drop_lats=True), "'drop_lats'.*'drop_last'"),
     (dict(drop_last="yes"), r"drop_last='yes' \(str\): expected True or"),
-    (dict(prefetch_factor=2), r"options \{'prefetch_factor': 2\}: "
-                              "prefetch_factor option could only be"),
-    (dict(num_workers=-1), "num_workers option should be non-negative"),
+    (dict(prefetch_factor=2), r"^prefetch_factor=2: expected None when "
+                              "num_workers=0"),
+    (dict(num_workers=-1), r"^num_workers=-1: expected an integer >= 0$"),
+    (dict(timeout=5), r"^timeout=5: expected 0 when num_workers=0"),
+    (dict(pin_memory="yes"), r"^pin_memory='yes' \(str\): expected True"),
 ])
 def test_refused_dataloader_options_say_why(options, message):
     inputs, labels = arrays()
