@@ -432,3 +432,21 @@ def test_a_label_mapping_without_labels_is_refused(tmp_path):
                        "mapping without labels"):
         DataManager.from_numpy(train_inputs=inputs, batch_size=4,
                                label_mapping={0: 1})
+
+
+@pytest.mark.parametrize("build, asked, why", [
+    # the case: every row held out for testing
+    (lambda item: manager_of(item, test_size=1),
+     "train=True", "test_size=1 holds every row out"),
+    # arrays given as a test set only, or a validation set only
+    (lambda item: DataManager.from_numpy(test_inputs=arrays()[0]),
+     "validation=True", "the arrays hold no train set"),
+    (lambda item: DataManager.from_numpy(validation_inputs=arrays()[0]),
+     "train=True", "the arrays hold no train set")])
+def test_loaders_without_training_rows_say_so(mnist, build, asked, why):
+    manager = build(mnist)
+    with pytest.raises(MoEVAEError) as error:
+        manager.get_dataloader(**{asked.split("=")[0]: True})
+    assert str(error.value).startswith(
+        f"{asked} but there are no training rows: {why}")
+    assert "fold_index" not in str(error.value)
