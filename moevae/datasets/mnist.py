@@ -216,8 +216,9 @@ def find_idx_files(folder: Path) -> Dict[str, Tuple[Path, Path]]:
     found = {}
     for split, names in IDX_NAMES.items():
         paths = [_find_one(folder, name) for name in names]
-        if all(paths):
-            found[split] = tuple(paths)
+        images, labels = paths
+        if images is not None and labels is not None:
+            found[split] = (images, labels)
         elif any(paths):
             present = next(path for path in paths if path)
             missing = names[paths.index(None)]
