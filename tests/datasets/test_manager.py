@@ -450,3 +450,27 @@ def test_loaders_without_training_rows_say_so(mnist, build, asked, why):
     assert str(error.value).startswith(
         f"{asked} but there are no training rows: {why}")
     assert "fold_index" not in str(error.value)
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"labels": "label"},                  # the issue's pair
+    {"sampler": "weighted_random"},           # weights from the column
+    {"test_size": 0.25, "in_memory": False}])  # stratified hold-out, per sample
+def test_stratify_on_a_column_empty_outside_the_projection(tmp_path, options):
+    """The filtered-out rows' empty labels are never read."""
+    count = 40
+    np.save(tmp_path / "x.npy", np.zeros((count, 1, 4, 4), np.float32))
+    sites = ["A", "B", "C", "D"] * (count // 4)
+    labels = [str(row % 2) if site in "AB" else ""
+              for row, site in enumerate(sites)]
+    pd.DataFrame({"label": labels, "site": sites}).to_csv(
+        tmp_path / "m.tsv", sep="\t", index=False)
+    manager = DataManager(str(tmp_path / "x.npy"), str(tmp_path / "m.tsv"),
+                          stratify_label="label", number_of_folds=2,
+                          projection_labels={"site": ["A", "B"]},
+                          batch_size=4, **options)
+    loaders = manager.get_dataloader(train=True, validation=True)
+    batch = next(iter(loaders.train))
+    assert batch.inputs.shape == (4, 1, 4, 4)
+    rows = np.concatenate(manager.folds[0])
+    assert set(np.asarray(sites)[rows]) == {"A", "B"}
