@@ -10,7 +10,8 @@ from typing import Any
 
 _SOURCES = {"AsyncVisdom": "client", "Board": "board",
             "ExpertUsage": "observers", "Reconstructions": "observers",
-            "sampling": "observers", "show_config": "observers",
+            "Sampling": "observers", "sampling": "observers",
+            "show_config": "observers",
             "update_board": "observers"}
 __all__ = sorted(_SOURCES)
 
