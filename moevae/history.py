@@ -118,7 +118,24 @@ class History:
         return history
 
     def save(self, outdir: Union[str, Path], fold: int, epoch: int) -> Path:
-        """Write ``<outdir>/<name>_<fold>_epoch_<epoch>.json`` atomically."""
+        """Write ``<outdir>/<name>_<fold>_epoch_<epoch>.json`` atomically.
+
+        Raises MoEVAEValueError, one line, for a name that is not a plain
+        file name (holds a path separator or NUL), a fold or epoch that is
+        not an integer, or an ``outdir`` that is not an existing folder;
+        nothing is written then.
+        """
+        if not isinstance(self.name, str) or any(
+                char in self.name for char in ("/", "\\", "\0")):
+            raise bad_value("History name", self.name, "a plain file name "
+                            "without '/' (save writes <outdir>/<name>_<fold>"
+                            "_epoch_<epoch>.json)")
+        for label, value in (("fold", fold), ("epoch", epoch)):
+            if isinstance(value, bool) or not isinstance(
+                    value, (int, np.integer)):
+                raise bad_type(label, value, "an integer")
+        if not Path(outdir).is_dir():
+            raise bad_value("outdir", str(outdir), "an existing folder")
         path = Path(outdir) / f"{self.name}_{fold}_epoch_{epoch}.json"
         return write_json(path, self.to_dict())
 

@@ -140,3 +140,25 @@ def test_non_finite_values_are_strict_json_and_read_back_as_nan(tmp_path):
     assert np.isnan(loaded["loss"][1]).all()
     np.testing.assert_array_equal(loaded["kl"][1], [1.0, 0.5])
     assert np.isnan(loaded["psnr"][1][0]) and loaded["psnr"][1][1] == 2.5
+
+
+@pytest.mark.parametrize("name, outdir, fold, message", [
+    # the case: a name with a folder in it
+    ("run/train", ".", 0, r"^History name='run/train': expected a plain file "
+                          r"name without '/'"),
+    # an outdir that does not exist, or is a file
+    ("train", "missing", 0, r"^outdir='.*missing': expected an existing "
+                            "folder$"),
+    ("train", "file.txt", 0, r"^outdir='.*file.txt': expected an existing "
+                             "folder$"),
+    # a fold that is not an integer ends up in the file name
+    ("train", ".", "0/1", r"^fold='0/1' \(str\): expected an integer$")])
+def test_save_refuses_what_cannot_name_the_file_in_one_line(
+        tmp_path, name, outdir, fold, message):
+    (tmp_path / "file.txt").write_text("x")
+    history = History(name)
+    history.log((0, 1), loss=1.0)
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(MoEVAEError, match=message):
+        history.save(tmp_path / outdir, fold=fold, epoch=1)
+    assert sorted(tmp_path.rglob("*")) == before

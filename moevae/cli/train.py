@@ -69,7 +69,7 @@ def attach_board(interface, args, manager, config) -> None:
         Board,
         ExpertUsage,
         Reconstructions,
-        sampling,
+        Sampling,
         show_config,
         update_board,
     )
@@ -78,12 +78,14 @@ def attach_board(interface, args, manager, config) -> None:
                   log_path=args.run_dir / "board.jsonl")
     interface.board = board
     interface.add_observer("after_epoch", update_board)
-    interface.add_observer("after_epoch", sampling)
+    shape = manager.inputs.shape[1:]  # the unflattened images
+    interface.add_observer("after_epoch", Sampling(image_shape=shape))
     train_rows = manager["train"][args.fold].indices
     fixed = train_rows[np.linspace(0, len(train_rows) - 1,
                                    RECONSTRUCTED_IMAGES).astype(int)]
     interface.add_observer("after_epoch", Reconstructions(
-        manager.inputs[fixed].reshape(len(fixed), -1).copy()))
+        manager.inputs[fixed].reshape(len(fixed), -1).copy(),
+        image_shape=shape))
     ExpertUsage().attach(interface)
     show_config(board, config)
 

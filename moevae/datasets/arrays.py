@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..errors import DataError, bad_value
+from ..errors import DataError, bad_value, short_repr
 
 SetItem = namedtuple("SetItem", ["test", "train", "validation"])
 DataItem = namedtuple("DataItem", ["inputs", "outputs", "labels"])
@@ -45,6 +45,30 @@ def sample_array(value) -> np.ndarray:
     return array if array.flags.c_contiguous else array.copy(order="C")
 
 
+def checked_sample(value: Any, transform: Transform, name: str) -> Any:
+    """``value`` if it is a sample of numbers, else one DataError line.
+
+    ``value`` is what ``transform`` returned for one sample: a numpy array,
+    a torch tensor, or a (nested) list of numbers passes on both batching
+    paths; None, strings, objects and ragged lists are refused the same way
+    on both.
+    """
+    if torch.is_tensor(value):
+        return value
+    kind = None
+    if value is not None and not isinstance(value, (str, bytes, dict)):
+        try:
+            kind = np.asarray(value).dtype.kind
+        except ValueError:  # ragged nested lists
+            kind = None
+    if kind not in ("b", "i", "u", "f"):
+        raise DataError(
+            f"{name} transform {short_repr(transform)} returned "
+            f"{short_repr(value)} ({type(value).__name__}); expected an "
+            "array of numbers (numpy, torch or a list)")
+    return value
+
+
 def stack_samples(values: Sequence, name: str) -> np.ndarray:
     """Stack transformed samples; DataError if their shapes differ."""
     arrays = [sample_array(value) for value in values]
@@ -63,7 +87,7 @@ def apply_per_sample(array: np.ndarray, transforms: Sequence[Transform],
     rows = []
     for row in array:
         for transform in transforms:
-            row = transform(row)
+            row = checked_sample(transform(row), transform, name)
         rows.append(row)
     return stack_samples(rows, name)
 
@@ -123,7 +147,7 @@ def run_transforms(sample: np.ndarray, transforms: Sequence[Transform],
             transform.seed = seed
         if hasattr(transform, "dtype"):
             transform.dtype = dtype
-        sample = transform(sample)
+        sample = checked_sample(transform(sample), transform, dtype)
     return sample
 
 

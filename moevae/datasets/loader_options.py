@@ -6,12 +6,18 @@ per-sample path through a torch DataLoader. batch_sampler and collate_fn
 are refused: moevae draws and collates the batches itself.
 """
 import inspect
+import math
 from typing import Any, Dict
 
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from ..errors import MoEVAEValueError, bad_type, bad_value
+from ..errors import (
+    MoEVAEValueError,
+    bad_type,
+    bad_value,
+    check_positive_int,
+)
 
 # DataLoader options: the batch order ones apply to both batching paths;
 # the worker ones run the per-sample path through a torch DataLoader.
@@ -41,6 +47,7 @@ def check_dataloader_kwargs(kwargs: Dict[str, Any]) -> Dict[str, Any]:
             raise bad_type(name, kwargs[name], "True or False")
     workers = {name: value for name, value in kwargs.items()
                if name in WORKER_OPTIONS}
+    _check_worker_options(workers)
     if workers:
         try:  # torch checks the options when a DataLoader is built
             DataLoader(TensorDataset(torch.zeros(1)), **workers)
@@ -49,3 +56,40 @@ def check_dataloader_kwargs(kwargs: Dict[str, Any]) -> Dict[str, Any]:
             raise MoEVAEValueError(f"DataLoader options {workers}: "
                                    f"{reason}") from None
     return kwargs
+
+
+BOOL_WORKER_OPTIONS = ("pin_memory", "persistent_workers", "in_order")
+
+
+def _check_worker_options(workers: Dict[str, Any]) -> None:
+    """Types and ranges torch only finds when a batch is drawn; one line."""
+    if "num_workers" in workers:
+        check_positive_int("num_workers", workers["num_workers"], minimum=0)
+    processes = workers.get("num_workers", 0)
+    for name in BOOL_WORKER_OPTIONS:
+        if name in workers and not isinstance(workers[name], bool):
+            raise bad_type(name, workers[name], "True or False")
+    if "timeout" in workers:
+        timeout = workers["timeout"]
+        if (isinstance(timeout, bool)
+                or not isinstance(timeout, (int, float))):
+            raise bad_type("timeout", timeout, "a number of seconds >= 0")
+        if not (math.isfinite(timeout) and timeout >= 0):
+            raise bad_value("timeout", timeout, "a number of seconds >= 0")
+        if timeout and not processes:
+            raise bad_value("timeout", timeout, "0 when num_workers=0 "
+                            "(a timeout applies to worker processes)")
+    if workers.get("prefetch_factor") is not None:
+        check_positive_int("prefetch_factor", workers["prefetch_factor"])
+        if not processes:
+            raise bad_value("prefetch_factor", workers["prefetch_factor"],
+                            "None when num_workers=0 (it counts batches "
+                            "per worker process)")
+    init = workers.get("worker_init_fn")
+    if init is not None and not callable(init):
+        raise bad_type("worker_init_fn", init, "a function of the worker id "
+                       "or None")
+    device = workers.get("pin_memory_device", "")
+    if not isinstance(device, str):
+        raise bad_type("pin_memory_device", device, "a device name such as "
+                       "'cuda'")

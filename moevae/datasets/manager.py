@@ -220,7 +220,7 @@ class DataManager:
                        test: bool = False, fold_index: int = 0) -> SetItem:
         """Loaders of the requested sets (None for the others)."""
         if train or validation:
-            self._check_fold(fold_index)
+            self._check_fold(fold_index, train)
         loaders: Dict[str, Optional[BatchLoader]] = {
             "test": None, "train": None, "validation": None}
         if test:
@@ -254,7 +254,15 @@ class DataManager:
         """pynet's helper: the indices where ``mask`` is True."""
         return np.flatnonzero(mask)
 
-    def _check_fold(self, fold_index: int) -> None:
+    def _check_fold(self, fold_index: int, train: bool) -> None:
+        folds = self.dataset["train"]
+        if not folds or (train and not len(folds[0])):
+            why = ("the arrays hold no train set; expected train_inputs="
+                   if self.source.preset_sets else "test_size=1 holds every "
+                   "row out for testing; expected test_size < 1")
+            asked = "train=True" if train else "validation=True"
+            raise MoEVAEValueError(f"{asked} but there are no training rows: "
+                                   f"{why}")
         if isinstance(fold_index, bool) or not isinstance(
                 fold_index, (int, np.integer)) or not (
                 0 <= fold_index < len(self.dataset["train"])):

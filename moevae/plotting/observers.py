@@ -11,7 +11,7 @@ import html
 import logging
 import numbers
 import weakref
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import torch
@@ -19,6 +19,7 @@ from scipy import ndimage
 
 from ..observable import Signal, side_effect
 from .board import PANE_SIZE, plot_opts
+from .image_shapes import check_image_shape, resolve_image_shape, warn_not_drawn
 
 ZOOM = 5
 logger = logging.getLogger("moevae")
@@ -126,22 +127,55 @@ def expert_decoders(model) -> List[Any]:
     return [expert.decoder for expert in model._experts]
 
 
+class Sampling:
+    """The seed's panel: one decoded N(0, I) draw per expert, zoomed x5.
+
+    ``image_shape`` ((H, W) or (C, H, W), C = 1 or 3) says how to cut a
+    flattened output into an image; without it the shape is the decoder's
+    own (unflattened outputs) or inferred (784 values: 1 x 28 x 28, the
+    seed's). A shape that cannot be found is one warning, then no drawing.
+    """
+
+    side_effect = True  # a drawing: its errors are logged, training goes on
+
+    def __init__(self, image_shape: Optional[Sequence[int]] = None):
+        self.image_shape = check_image_shape(image_shape)
+        self._warned = False
+
+    def __call__(self, signal) -> None:
+        net = signal.object
+        model, board = net.model, net.board
+        with isolated_rng(net.device), torch.no_grad():
+            z = torch.randn(1, model.latent_dim, device=net.device)
+            decoded = [decoder(z)[0].float().cpu().numpy()
+                       for decoder in expert_decoders(model)]
+        shape, why = resolve_image_shape(self.image_shape, decoded[0].shape)
+        if shape is None:
+            if not self._warned:
+                self._warned = True
+                warn_not_drawn("sampling", why)
+            return
+        images = np.asarray([
+            ndimage.zoom(image.reshape(shape), (1, ZOOM, ZOOM), order=0)
+            for image in decoded])
+        images = label_cells(images / images.max() * 255,
+                             [f"expert {k}" for k in range(len(images))])
+        board.viewer.images(
+            images, nrow=SAMPLES_PER_ROW, win="sampling", opts={
+                "title": "sampling: "
+                         f"{experts_by_row(len(images), SAMPLES_PER_ROW)}",
+                **image_pane(len(images), images.shape[-2],
+                             images.shape[-1], SAMPLES_PER_ROW)})
+
+
+_SEED_SAMPLING = Sampling()
+
+
 @side_effect
 def sampling(signal) -> None:
-    """The seed's panel: one decoded N(0, I) draw per expert, zoomed x5."""
-    net = signal.object
-    model, board = net.model, net.board
-    with isolated_rng(net.device), torch.no_grad():
-        z = torch.randn(1, model.latent_dim, device=net.device)
-        decoded = [decoder(z).view(-1, 28, 28).cpu().numpy()
-                   for decoder in expert_decoders(model)]
-    images = np.asarray([[ndimage.zoom(image, ZOOM, order=0)
-                          for image in expert] for expert in decoded])
-    images = label_cells(images / images.max() * 255,
-                         [f"expert {k}" for k in range(len(images))])
-    board.viewer.images(images, nrow=SAMPLES_PER_ROW, win="sampling", opts={
-        "title": f"sampling: {experts_by_row(len(images), SAMPLES_PER_ROW)}",
-        **image_pane(len(images), *images.shape[-2:], SAMPLES_PER_ROW)})
+    """The seed's panel, :class:`Sampling` with the shape the decoder's
+    output gives or implies (784 values: 28 x 28 grey)."""
+    _SEED_SAMPLING(signal)
 
 
 def experts_by_row(count: int, per_row: int) -> str:
@@ -160,12 +194,13 @@ def label_cells(images: np.ndarray, labels: List[str]) -> np.ndarray:
     from PIL import Image, ImageDraw
     labelled = np.array(images, dtype=np.float64)
     for image, label in zip(labelled, labels):
-        canvas = Image.fromarray(np.uint8(np.clip(image[0], 0, 255)))
+        canvas = Image.fromarray(np.zeros(image.shape[1:], np.uint8))
         draw = ImageDraw.Draw(canvas)
-        left, top, right, bottom = draw.textbbox((2, 1), label)
-        draw.rectangle((0, 0, right + 2, bottom + 2), fill=0)
+        _, _, right, bottom = draw.textbbox((2, 1), label)
         draw.text((2, 1), label, fill=255)
-        image[:] = np.asarray(canvas, dtype=np.float64)[None]
+        box = (slice(None), slice(0, bottom + 3), slice(0, right + 3))
+        # the box in every channel: colour images keep their colours
+        image[box] = np.asarray(canvas, dtype=np.float64)[None][box]
     return labelled
 
 
@@ -182,14 +217,24 @@ class Reconstructions:
     """A fixed batch beside its mixture and per-expert reconstructions.
 
     Rows of the grid: the inputs, the mixture sum_k p_k x_k, then expert
-    0..K-1; each image is 28 x 28, zoomed x2.
+    0..K-1; one tile per image (grey or colour), zoomed x2. ``inputs`` are
+    (B, D) flattened or (B, [C,] H, W); the image shape is ``image_shape``
+    ((H, W) or (C, H, W), C = 1 or 3), else that of unflattened inputs,
+    else inferred from D (784: 1 x 28 x 28; 3 * s * s: colour). A shape
+    that cannot be found is one warning, then no drawing.
     """
 
     side_effect = True  # a drawing: its errors are logged, training goes on
 
-    def __init__(self, inputs: torch.Tensor, zoom: int = 2):
-        self.inputs = torch.as_tensor(inputs).reshape(len(inputs), -1)
+    def __init__(self, inputs: torch.Tensor, zoom: int = 2,
+                 image_shape: Optional[Sequence[int]] = None):
+        inputs = torch.as_tensor(inputs)
+        self.image_shape = check_image_shape(image_shape)
+        if self.image_shape is None and inputs.dim() > 2:
+            self.image_shape, _ = resolve_image_shape(None, inputs.shape[1:])
+        self.inputs = inputs.reshape(len(inputs), -1)
         self.zoom = zoom
+        self._warned = False
 
     def __call__(self, signal) -> None:
         net = signal.object
@@ -199,10 +244,17 @@ class Reconstructions:
         with isolated_rng(net.device), torch.no_grad():
             probs, experts = mixture_outputs(net.model, inputs)
         net.model.train(was_training)
+        experts = experts.reshape(len(experts), len(inputs), -1)
         mixture = torch.einsum("bk,kbd->bd", probs.float(), experts.float())
         rows = torch.cat([inputs[None].float(), mixture[None],
                           experts.float()])
-        images = rows.reshape(-1, 1, 28, 28).cpu().numpy()
+        shape, why = resolve_image_shape(self.image_shape, rows.shape[2:])
+        if shape is None:
+            if not self._warned:
+                self._warned = True
+                warn_not_drawn("reconstructions", why)
+            return
+        images = rows.reshape(-1, *shape).cpu().numpy()
         images = images.repeat(self.zoom, axis=2).repeat(self.zoom, axis=3)
         names = ["input", "mixture"] + [f"expert {k}"
                                         for k in range(len(experts))]
@@ -216,7 +268,7 @@ class Reconstructions:
         net.board.viewer.images(
             grid, nrow=len(inputs) + 1, win="reconstructions",
             opts={"title": "reconstructions: input, mixture, each expert",
-                  **image_pane(len(grid), *images.shape[-2:],
+                  **image_pane(len(grid), images.shape[-2], images.shape[-1],
                                len(inputs) + 1)})
 
 

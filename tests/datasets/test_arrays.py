@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -103,3 +105,40 @@ def test_weighted_sampler_draws_patches_of_every_sample(tmp_path):
     assert sources <= set(loader.dataset.indices.tolist())
     # weights per patch: without them only items 0-5 (samples 0, 1) come
     assert len(sources) >= 4
+
+
+class Returns:
+    """A transform returning ``value``; seeded ones batch per sample."""
+
+    def __init__(self, value, seeded):
+        self.value = value
+        if seeded:
+            self.seed = None
+
+    def __call__(self, sample):
+        return self.value
+
+    def __repr__(self):
+        return "Returns()"
+
+
+@pytest.mark.parametrize("value, shown", [
+    (None, r"None \(NoneType\)"),             # the issue's case
+    ("pixels", r"'pixels' \(str\)"),          # not numbers
+    ([[1.0, 2.0], [3.0]], r"\[\[1.0, 2.0\], \[3.0\]\] \(list\)")])  # ragged
+def test_a_transform_returning_no_array_is_refused_on_both_paths(value,
+                                                                 shown):
+    inputs = np.random.default_rng(0).random((8, 1, 4, 4), np.float32)
+    messages = []
+    for seeded in (False, True):  # tensor batching, per-sample batching
+        with pytest.raises(DataError) as error:
+            manager = DataManager.from_numpy(
+                train_inputs=inputs, train_labels=np.arange(8) % 2,
+                batch_size=4, input_transforms=[Returns(value, seeded)])
+            next(iter(manager.get_dataloader(train=True).train))
+        messages.append(str(error.value))
+    assert messages[0] == messages[1]
+    assert "\n" not in messages[0]
+    assert re.fullmatch(rf"input transform Returns\(\) returned {shown}; "
+                        r"expected an array of numbers \(numpy, torch or a "
+                        r"list\)", messages[0])

@@ -316,9 +316,11 @@ def test_shuffle_and_generator_set_the_order_of_every_loader():
     (dict(generator=3), "generator=3 .*torch.Generator"),
     (dict(drop_lats=True), "'drop_lats'.*'drop_last'"),
     (dict(drop_last="yes"), r"drop_last='yes' \(str\): expected True or"),
-    (dict(prefetch_factor=2), r"options \{'prefetch_factor': 2\}: "
-                              "prefetch_factor option could only be"),
-    (dict(num_workers=-1), "num_workers option should be non-negative"),
+    (dict(prefetch_factor=2), r"^prefetch_factor=2: expected None when "
+                              "num_workers=0"),
+    (dict(num_workers=-1), r"^num_workers=-1: expected an integer >= 0$"),
+    (dict(timeout=5), r"^timeout=5: expected 0 when num_workers=0"),
+    (dict(pin_memory="yes"), r"^pin_memory='yes' \(str\): expected True"),
 ])
 def test_refused_dataloader_options_say_why(options, message):
     inputs, labels = arrays()
@@ -430,3 +432,45 @@ def test_a_label_mapping_without_labels_is_refused(tmp_path):
                        "mapping without labels"):
         DataManager.from_numpy(train_inputs=inputs, batch_size=4,
                                label_mapping={0: 1})
+
+
+@pytest.mark.parametrize("build, asked, why", [
+    # the issue's case: every row held out for testing
+    (lambda item: manager_of(item, test_size=1),
+     "train=True", "test_size=1 holds every row out"),
+    # arrays given as a test set only, or a validation set only
+    (lambda item: DataManager.from_numpy(test_inputs=arrays()[0]),
+     "validation=True", "the arrays hold no train set"),
+    (lambda item: DataManager.from_numpy(validation_inputs=arrays()[0]),
+     "train=True", "the arrays hold no train set")])
+def test_loaders_without_training_rows_say_so(mnist, build, asked, why):
+    manager = build(mnist)
+    with pytest.raises(MoEVAEError) as error:
+        manager.get_dataloader(**{asked.split("=")[0]: True})
+    assert str(error.value).startswith(
+        f"{asked} but there are no training rows: {why}")
+    assert "fold_index" not in str(error.value)
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"labels": "label"},                  # the issue's pair
+    {"sampler": "weighted_random"},           # weights from the column
+    {"test_size": 0.25, "in_memory": False}])  # stratified hold-out, per sample
+def test_stratify_on_a_column_empty_outside_the_projection(tmp_path, options):
+    """The filtered-out rows' empty labels are never read."""
+    count = 40
+    np.save(tmp_path / "x.npy", np.zeros((count, 1, 4, 4), np.float32))
+    sites = ["A", "B", "C", "D"] * (count // 4)
+    labels = [str(row % 2) if site in "AB" else ""
+              for row, site in enumerate(sites)]
+    pd.DataFrame({"label": labels, "site": sites}).to_csv(
+        tmp_path / "m.tsv", sep="\t", index=False)
+    manager = DataManager(str(tmp_path / "x.npy"), str(tmp_path / "m.tsv"),
+                          stratify_label="label", number_of_folds=2,
+                          projection_labels={"site": ["A", "B"]},
+                          batch_size=4, **options)
+    loaders = manager.get_dataloader(train=True, validation=True)
+    batch = next(iter(loaders.train))
+    assert batch.inputs.shape == (4, 1, 4, 4)
+    rows = np.concatenate(manager.folds[0])
+    assert set(np.asarray(sites)[rows]) == {"A", "B"}

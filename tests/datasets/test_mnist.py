@@ -275,3 +275,42 @@ def test_cached_inputs_dtype_and_range_are_checked(tmp_path, inputs,
         fetch_minst(str(folder))
     text = str(error.value)
     assert "\n" not in text and INPUTS_NAME in text and "delete it" in text
+
+
+@pytest.mark.parametrize("missing, layout, kept", [
+    ("train", "flat", 20),          # the case: the test pair only
+    ("test", "flat", 60),           # the train pair only
+    ("train", "torchvision", 20)])  # torchvision's MNIST/raw, test pair only
+def test_a_missing_split_is_used_with_one_warning_saying_so(
+        tmp_path, missing, layout, kept):
+    folder = write_mnist_idx(tmp_path / "d", 60, 20, layout=layout)
+    for path in folder.rglob("*ubyte.gz"):
+        if path.name.startswith("train" if missing == "train" else "t10k"):
+            path.unlink()
+    with pytest.warns(MNISTFallbackWarning) as record:
+        item = fetch_minst(str(folder))
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert f"the {missing} split is missing" in message
+    assert f"{kept} images instead of 70,000" in message
+    assert record[0].filename == __file__
+    assert load(item)[0].shape == (kept, 1, 28, 28)
+    # the cache of a partial set repeats its warning at each use
+    with pytest.warns(MNISTFallbackWarning) as again:
+        assert fetch_minst(str(folder)) == item
+    assert len(again) == 1
+    assert f"{kept} images instead of 70,000" in str(again[0].message)
+    assert "cached in" in str(again[0].message)
+
+
+def test_the_sample_cache_repeats_its_warning_and_a_full_one_is_silent(
+        tmp_path):
+    with pytest.warns(MNISTFallbackWarning):
+        fetch_minst(str(tmp_path / "empty"))
+    with pytest.warns(MNISTFallbackWarning, match="10,000 digits shipped"):
+        fetch_minst(str(tmp_path / "empty"))
+    folder = write_mnist_idx(tmp_path / "d", 30, 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MNISTFallbackWarning)
+        fetch_minst(str(folder))
+        fetch_minst(str(folder))
