@@ -161,6 +161,9 @@ class DeepLearningInterface(Observable):
             metrics=metric_functions, add_labels=add_labels,
             regularizers=self._regularizers, compile=compile)
         self.skipped_batches = 0
+        # the histories of the newest training() once it started (also when
+        # it failed later): what its completed epochs logged
+        self.histories: Optional[Tuple[History, History]] = None
 
     # pynet's attributes, held by the step that uses them
     optimizer = property(lambda self: self.step.optimizer)
@@ -185,7 +188,7 @@ class DeepLearningInterface(Observable):
                  scheduler: Optional[Scheduler] = None,
                  with_validation: bool = True, save_after_epochs: int = 1,
                  add_labels: bool = False, resume: bool = False
-                 ) -> Tuple[History, Optional[History]]:
+                 ) -> Tuple[History, History]:
         """Train on each fold (or ``fold_index`` only) for ``nb_epochs``.
 
         Returns (train_history, valid_history), as pynet does.
@@ -206,6 +209,7 @@ class DeepLearningInterface(Observable):
               run.folder_held(),
               kept_shared_state(self.model, self.device, rng=False)):
             run.resume() if resume else run.begin()
+            self.histories = (run.train, run.valid)
             resume_at = getattr(self.board, "resume_at", None)
             if resume and resume_at is not None:
                 # the board drops what was drawn after the checkpoint

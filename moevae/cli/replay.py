@@ -36,7 +36,7 @@ def replay(journal: Journal, address: BoardAddress,
             error = error or failure
             continue
         drawn += 1
-    if refused and not drawn:
+    if refused and not drawn and error is not None:
         raise error
     return drawn, refused
 

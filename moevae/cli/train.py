@@ -7,10 +7,14 @@ stopped by SIGINT/SIGTERM after writing a checkpoint.
 import logging
 import os
 import sys
-from typing import List, Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, List, Optional
 
 from .options import NUMBER_OF_FOLDS, config_of, parse
 from .parsing import flag_message
+
+if TYPE_CHECKING:  # torch is imported once the arguments are read
+    from ..history import History
 
 logger = logging.getLogger("moevae")
 RECONSTRUCTED_IMAGES = 8
@@ -106,7 +110,6 @@ def run(args) -> int:
 
     from ..clustering.monitor import ClusteringMonitor
     from ..clustering.recipes import get_recipe
-    from ..fileio import write_json
     from ..interfaces import DeepLearningInterface
     from ..log import ensure_console_logging
     from ..training.distributed import Distributed
@@ -147,8 +150,10 @@ def run(args) -> int:
                 write_config(args, config)
             if args.board is not None and main_rank:
                 attach_board(interface, args, manager, config)
-                if args.resume is not None:  # drop points after the checkpoint
-                    interface.board.resume_at(signal.fold, signal.epoch)
+                board = interface.board
+                if args.resume is not None and board is not None:
+                    # drop the points drawn after the checkpoint
+                    board.resume_at(signal.fold, signal.epoch)
         finally:
             interface.add_observer("after_epoch", monitor)
     interface.add_observer("before_epoch", start, side_effect=False)
@@ -165,16 +170,25 @@ def run(args) -> int:
         if interface.board is not None:
             interface.board.close(status="stopped" if isinstance(
                 error, KeyboardInterrupt) else "failed")
+        if main_rank and interface.histories is not None and (
+                interface.histories[0].steps):  # the epochs that completed
+            write_histories(args.run_dir, *interface.histories)
         raise
     if not main_rank:
         return 0
-    write_json(args.run_dir / "history.json",
-               {"train": train_history.to_dict(),
-                "validation": valid_history.to_dict()})
+    write_histories(args.run_dir, train_history, valid_history)
     if interface.board is not None:  # one flush, bounded by its timeout
         interface.board.close()
     print(done_line(args, train_history, interface.board))
     return 0
+
+
+def write_histories(run_dir: Path, train: "History",
+                    validation: "History") -> None:
+    """history.json: every epoch the run logged (atomic)."""
+    from ..fileio import write_json
+    write_json(run_dir / "history.json", {"train": train.to_dict(),
+                                          "validation": validation.to_dict()})
 
 
 def done_line(args, history, board) -> str:

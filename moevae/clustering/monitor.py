@@ -6,7 +6,7 @@ the curves and the expert x digit confusion heatmap, so a collapse is seen
 as it happens.
 """
 import logging
-from typing import List
+from typing import List, Union
 
 import numpy as np
 import torch
@@ -22,7 +22,8 @@ class ClusteringMonitor:
     """An ``after_epoch`` observer scoring the manager's clusters."""
     side_effect = True  # scores and plots: errors logged, training goes on
 
-    def __init__(self, inputs: torch.Tensor, labels: np.ndarray):
+    def __init__(self, inputs: Union[torch.Tensor, np.ndarray],
+                 labels: np.ndarray):
         self.inputs = torch.as_tensor(inputs).reshape(len(inputs), -1)
         self.labels = np.asarray(labels)
         self.history: List[ClusteringScores] = []

@@ -57,9 +57,9 @@ class AsyncVisdom:
                  max_points: int = DEFAULT_MAX_POINTS,
                  journal: Optional[Journal] = None):
         self.env = env
-        self.builder = visdom.Visdom(env=env,
-                                     send=False, offline=True,
-                                     log_to_filename="unused")
+        # visdom 0.2.4 takes offline=; its type stubs lag behind
+        self.builder = visdom.Visdom(  # type: ignore[call-arg]
+            env=env, send=False, offline=True, log_to_filename="unused")
         self.sender = Sender(self.builder,
                              Transport(server, port, username, password,
                                        timeout),

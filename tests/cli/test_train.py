@@ -297,3 +297,43 @@ def test_a_layout_the_recipe_has_not_is_refused_before_anything(tmp_path,
     assert len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "run").exists()
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("fail_at, error", [
+    (1, RuntimeError("disk on fire")),  # the second epoch fails
+    (2, KeyboardInterrupt()),           # a second Ctrl-C in the third
+    (1, MemoryError()),
+])
+def test_a_run_that_fails_after_epochs_keeps_their_history(
+        tmp_path, mnist_dir, monkeypatch, fail_at, error):
+    from moevae.interfaces import DeepLearningInterface
+    train_epoch = DeepLearningInterface._train_epoch
+
+    def failing(self, run, loaders, fold, epoch, *rest):
+        if epoch == fail_at:
+            raise error
+        return train_epoch(self, run, loaders, fold, epoch, *rest)
+
+    monkeypatch.setattr(DeepLearningInterface, "_train_epoch", failing)
+    flags = ["--epochs", "3", "--board", "off", "--datasetdir",
+             str(mnist_dir), "--run-dir", str(tmp_path / "r")]
+    if isinstance(error, KeyboardInterrupt):
+        assert train_cli.main(flags) == 130
+    else:
+        with pytest.raises(type(error)):
+            train_cli.main(flags)
+    assert history_epochs(tmp_path / "r") == [[0, e] for e in range(fail_at)]
+
+
+def test_a_run_that_fails_in_its_first_epoch_writes_no_history(
+        tmp_path, mnist_dir, monkeypatch):
+    from moevae.interfaces import DeepLearningInterface
+
+    def failing(self, *args):
+        raise RuntimeError("at once")
+
+    monkeypatch.setattr(DeepLearningInterface, "_train_epoch", failing)
+    with pytest.raises(RuntimeError):
+        train_cli.main(["--epochs", "2", "--board", "off", "--datasetdir",
+                        str(mnist_dir), "--run-dir", str(tmp_path / "r")])
+    assert not (tmp_path / "r" / "history.json").exists()
