@@ -65,7 +65,7 @@ def port_number(text: str) -> int:
     return port
 
 
-def server_url(text: str) -> BoardAddress:
+def running_server(text: str) -> BoardAddress:
     """argparse type for a server that must already run: an http URL."""
     expected = "a server URL such as http://localhost:8097"
     if text in ("auto", "off"):

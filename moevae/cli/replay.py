@@ -1,5 +1,8 @@
 """``moevae replay LOG``: rebuild a board from a run's offline event log.
 
+LOG is a run's ``board.jsonl``, or the run's folder (``runs/<name>``, or
+its ``checkpoints/``) that holds it.
+
 The log is JSON lines in visdom's own log format, ``[endpoint, message]``
 (also readable by ``visdom.Visdom.replay_log``). Windows are redrawn as the
 run left them: each window's latest content with all its appended points.
@@ -13,7 +16,9 @@ from urllib.parse import quote
 
 from ..plotting.journal import Journal, read_log, skipped_warning
 from ..plotting.transport import RequestRefused, Transport, TransportError
-from .parsing import BoardAddress, OneLineParser, env_name, server_url
+from .parsing import BoardAddress, OneLineParser, env_name, running_server
+
+LOG_NAME = "board.jsonl"  # in a run folder, as ``moevae train`` writes it
 
 
 def replay(journal: Journal, address: BoardAddress,
@@ -44,15 +49,15 @@ def replay(journal: Journal, address: BoardAddress,
 def main(argv: Optional[List[str]] = None) -> int:
     parser = OneLineParser(prog="moevae replay", description=__doc__.split(
         "\n")[0])
-    parser.add_argument("log", type=Path, help="a run's board.jsonl")
-    parser.add_argument("--board", type=server_url,
+    parser.add_argument("log", type=Path, help="a run's board.jsonl, or "
+                        "the run's folder")
+    parser.add_argument("--board", type=running_server,
                         default="http://localhost:8097", metavar="URL",
                         help="a running Visdom server (default %(default)s)")
     parser.add_argument("--env", type=env_name, help="draw into this "
                         "environment instead of the logged one")
     args = parser.parse_args(argv)
-    if not args.log.is_file():
-        parser.error(f"argument log: {args.log}: no such file")
+    args.log = board_log(parser, args.log)
     try:
         journal, skipped = read_log(args.log)
     except (ValueError, OSError) as error:
@@ -81,6 +86,21 @@ def main(argv: Optional[List[str]] = None) -> int:
                      for name in ([args.env] if args.env else journal.envs()))
     print(f"moevae replay: {count} windows drawn: {pages}")
     return 0
+
+
+def board_log(parser: OneLineParser, path: Path) -> Path:
+    """The log that LOG names: the file itself, or the board.jsonl of a
+    run folder or of the folder above its checkpoints."""
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        parser.error(f"argument log: {path}: no such file or folder")
+    for folder in (path, path.parent):
+        if (folder / LOG_NAME).is_file():
+            return folder / LOG_NAME
+    parser.error(f"argument log: {path}: a folder without {LOG_NAME}; "
+                 f"expected a run's {LOG_NAME} or its run folder")
+    raise AssertionError  # parser.error exits
 
 
 def transport_url(address: BoardAddress) -> str:

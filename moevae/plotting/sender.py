@@ -262,15 +262,44 @@ class Sender:
         for message in self.journal.record(endpoint, payload):
             if self._state != CONNECTED:
                 return
-            self._post(message)
+            refused = self._post(message, quiet=call.append_key is not None)
+            if refused is not None:
+                self._create_instead(call, message, refused)
 
-    def _post(self, message: Message) -> None:
+    def _post(self, message: Message, quiet: bool = False
+              ) -> Optional[RequestRefused]:
+        """Post ``message``; a refusal is warned about (once), or, with
+        ``quiet``, returned for the caller to handle."""
         try:
             self.transport.post(*message)
         except ServerDown as error:
             self._went_down(error)
         except RequestRefused as error:
+            if quiet:
+                return error
             self._refused(message, error)
+        return None
+
+    def _create_instead(self, call: Call, message: Message,
+                        refused: RequestRefused) -> None:
+        """An append to a line window the server does not hold (its
+        environment or window does not exist yet: visdom refuses it)
+        creates the window with these points, as a new window's first
+        line() call does."""
+        kwargs = {key: value for key, value in call.kwargs.items()
+                  if key != "update"}
+        try:
+            payload, endpoint = getattr(self.builder, call.method)(**kwargs)
+            payload = strict_json(payload)
+        except Exception:  # cannot be drawn as a window: the refusal stands
+            self._refused(message, refused)
+            return
+        self.journal.forget((payload.get("eid"), payload.get("win")))
+        self._log(endpoint, payload)
+        for created in self.journal.record(endpoint, payload):
+            if self._state != CONNECTED:
+                return
+            self._post(created)
 
     def _refused(self, message: Message, error: RequestRefused) -> None:
         endpoint, payload = message

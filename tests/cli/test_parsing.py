@@ -11,7 +11,7 @@ from moevae.cli.parsing import (
     env_name,
     integer_in_range,
     port_number,
-    server_url,
+    running_server,
 )
 
 
@@ -69,14 +69,14 @@ def test_bad_board_addresses(text):
 
 
 def test_a_server_url_must_name_a_running_server():
-    assert server_url("http://h:1") == BoardAddress("http://h", 1, False)
+    assert running_server("http://h:1") == BoardAddress("http://h", 1, False)
     for text in ("auto", "off"):
         with pytest.raises(argparse.ArgumentTypeError,
                            match="this command starts no server"):
-            server_url(text)
+            running_server(text)
     with pytest.raises(argparse.ArgumentTypeError,
                        match=r"^'h:1': expected a server URL such as"):
-        server_url("h:1")
+        running_server("h:1")
 
 
 def test_env_names_are_checked_as_visdom_needs():

@@ -202,3 +202,31 @@ def test_bad_board_values_are_one_consistent_line(tmp_path, capsys, value,
     assert exit_.value.code == 2 and err.count("\n") == 1
     assert re.search(message, err), err
     assert "auto, off or" not in err
+
+
+@pytest.mark.parametrize("given", ["run", "run/checkpoints", "run/board.jsonl"])
+def test_a_run_folder_replays_its_board_log(tmp_path, transport, capsys,
+                                            given):
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "run" / "board.jsonl").write_text(
+        "\n".join(window_lines(2)) + "\n")
+    assert replay_cli.main([str(tmp_path / given), "--board", URL]) == 0
+    assert drawn_windows(transport) == ["w0", "w1"]
+    assert "2 windows drawn" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("given, message", [
+    ("empty", "a folder without board.jsonl; expected a run's board.jsonl "
+              "or its run folder"),
+    ("nowhere", "no such file or folder"),
+])
+def test_a_folder_without_a_log_is_refused_in_one_line(tmp_path, transport,
+                                                       capsys, given,
+                                                       message):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit) as stop:
+        replay_cli.main([str(tmp_path / given), "--board", URL])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    transport.post.assert_not_called()

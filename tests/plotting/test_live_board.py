@@ -146,3 +146,41 @@ def test_a_resumed_run_keeps_its_curves_so_far(tmp_path, mnist_dir,
     for key in LINE_WINDOWS:
         assert points(windows[key]) == {"train": 2}, key
     assert sum(points(windows["batch_loss"]).values()) == 7 * 2
+
+
+@pytest.mark.parametrize("env, names", [
+    ("main2", ["a"]),          # an environment that does not exist yet
+    ("appended", ["a", "b"]),  # two traces, each appended first
+])
+def test_appending_to_a_window_the_server_lacks_creates_it(
+        tmp_path, visdom_server, env, names):
+    import numpy as np
+    board = Board(host="http://127.0.0.1", port=visdom_server.port,
+                  env="owner")
+    for x in (1.0, 2.0, 3.0):
+        for offset, name in enumerate(names):
+            board.viewer.line(X=np.array([x]), Y=np.array([x + offset]),
+                              env=env, win="test", update="append",
+                              name=name)
+    assert board.flush(10)  # nothing was refused
+    window = visdom_server.windows(env)["test"]
+    traces = {trace["name"]: (trace["x"], trace["y"])
+              for trace in window["content"]["data"]}
+    assert traces == {name: ([1.0, 2.0, 3.0], [1.0 + k, 2.0 + k, 3.0 + k])
+                      for k, name in enumerate(names)}
+    board.close()
+
+
+def test_appending_to_an_existing_window_keeps_its_points(tmp_path,
+                                                          visdom_server):
+    import numpy as np
+    board = Board(host="http://127.0.0.1", port=visdom_server.port,
+                  env="kept")
+    board.viewer.line(X=np.array([0.0]), Y=np.array([5.0]), env="kept",
+                      win="w", name="a")
+    board.viewer.line(X=np.array([1.0]), Y=np.array([6.0]), env="kept",
+                      win="w", update="append", name="a")
+    assert board.flush(10)
+    trace = visdom_server.windows("kept")["w"]["content"]["data"][0]
+    assert (trace["x"], trace["y"]) == ([0.0, 1.0], [5.0, 6.0])
+    board.close()
