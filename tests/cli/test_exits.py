@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from moevae.cli import main as moevae_main
+from tests.support.helpers import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +62,24 @@ def test_disk_full_for_each_command(tmp_path, tiny_checkpoints, mnist_dir):
         leftovers = [p for p in (tmp_path / name[0]).rglob("*")
                      if p.is_file()] if (tmp_path / name[0]).exists() else []
         assert leftovers == [], leftovers  # nothing half-written
+
+
+def test_assets_on_a_full_disk_is_one_line_and_writes_nothing(tmp_path):
+    result = moevae("assets", "--static", tmp_path / "static",
+                    preexec=limited(100))
+    assert one_line_failure(result, 1) == ("moevae assets: failed: File too "
+                                           "large")
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize("env_path", ["file/env", "file"])
+def test_board_with_an_unusable_env_folder_is_one_line(tmp_path, env_path):
+    (tmp_path / "file").write_text("not a folder")
+    result = moevae("board", "--port", free_port(), "--env-path",
+                    tmp_path / env_path, timeout=60)
+    line = one_line_failure(result, 1)
+    assert line.startswith("moevae board: failed: ")
+    assert (tmp_path / "file").read_text() == "not a folder"
 
 
 def test_unwritable_output_is_one_line(tmp_path, tiny_checkpoints):
