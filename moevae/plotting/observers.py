@@ -143,10 +143,10 @@ class Sampling:
         self._warned = False
 
     def __call__(self, signal) -> None:
-        net = signal.object
-        model, board = net.model, net.board
-        with isolated_rng(net.device), torch.no_grad():
-            z = torch.randn(1, model.latent_dim, device=net.device)
+        interface = signal.object
+        model, board = interface.model, interface.board
+        with isolated_rng(interface.device), torch.no_grad():
+            z = torch.randn(1, model.latent_dim, device=interface.device)
             decoded = [decoder(z)[0].float().cpu().numpy()
                        for decoder in expert_decoders(model)]
         shape, why = resolve_image_shape(self.image_shape, decoded[0].shape)
@@ -237,13 +237,13 @@ class Reconstructions:
         self._warned = False
 
     def __call__(self, signal) -> None:
-        net = signal.object
-        inputs = self.inputs.to(net.device)
-        was_training = net.model.training
-        net.model.eval()
-        with isolated_rng(net.device), torch.no_grad():
-            probs, experts = mixture_outputs(net.model, inputs)
-        net.model.train(was_training)
+        interface = signal.object
+        inputs = self.inputs.to(interface.device)
+        was_training = interface.model.training
+        interface.model.eval()
+        with isolated_rng(interface.device), torch.no_grad():
+            probs, experts = mixture_outputs(interface.model, inputs)
+        interface.model.train(was_training)
         experts = experts.reshape(len(experts), len(inputs), -1)
         mixture = torch.einsum("bk,kbd->bd", probs.float(), experts.float())
         rows = torch.cat([inputs[None].float(), mixture[None],
@@ -265,7 +265,7 @@ class Reconstructions:
                              names)
         grid = np.concatenate([labels[:, None], cells], axis=1).reshape(
             -1, *images.shape[1:])
-        net.board.viewer.images(
+        interface.board.viewer.images(
             grid, nrow=len(inputs) + 1, win="reconstructions",
             opts={"title": "reconstructions: input, mixture, each expert",
                   **image_pane(len(grid), images.shape[-2], images.shape[-1],
