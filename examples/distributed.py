@@ -32,5 +32,8 @@ result = subprocess.run(command, env=environment, capture_output=True,
                         text=True, timeout=300)
 print(result.stdout)
 print("exit status", result.returncode)
+# each epoch's line, logged once (by rank 0) for the two processes
+print("\n".join(line for line in result.stderr.splitlines()
+                if " epoch " in line and "loss" in line))
 if result.returncode:
     raise RuntimeError(result.stderr[-3000:])

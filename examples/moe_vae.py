@@ -212,10 +212,11 @@ test_history, train_history = interface.training(
 # moevae addition (pynet's example prints nothing): where the results are
 log = interface.board.log_path
 started = interface.board.server is not None  # by this script's Board
-print(f"moe_vae.py: done; the board is at {interface.board.url}/env/vae"
-      + (f", its offline log in {log.resolve()}" if log else "")
-      + ("; its server keeps running: `moevae board --stop` stops it"
-         if started else ""))
+if interface.distributed.is_main:  # once under torchrun
+    print(f"moe_vae.py: done; the board is at {interface.board.url}/env/vae"
+          + (f", its offline log in {log.resolve()}" if log else "")
+          + ("; its server keeps running: `moevae board --stop` stops it"
+             if started else ""))
 
 # %%
 # What the board's ``sampling`` pane showed last (a moevae addition): one

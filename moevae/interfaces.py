@@ -23,6 +23,7 @@ import time
 from typing import (
     TYPE_CHECKING,
     Any,
+    Callable,
     Dict,
     Iterator,
     List,
@@ -37,6 +38,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .datasets import DataManager
+from .datasets.arrays import DataItem, SetItem
+from .datasets.loaders import BatchLoader
 from .errors import (
     NonFiniteLossError,
     TrainingInterrupted,
@@ -67,6 +70,9 @@ from .training.step import (
 )
 from .training.stop_signals import StopSignals
 from .training.totals import EpochTotals
+
+# a DataManager's BatchLoader, or any sized iterable of pynet's DataItems
+Loader = Union[BatchLoader, Sequence[DataItem]]
 
 if TYPE_CHECKING:  # the interface draws nothing itself
     from .plotting.board import Board
@@ -113,7 +119,8 @@ class DeepLearningInterface(Observable):
                  loss_name: str = "NLLLoss", metrics: Optional[Sequence] = None,
                  use_cuda: bool = False, *,
                  model: Optional[torch.nn.Module] = None,
-                 loss: Any = None, optimizer: Optional[torch.optim.Optimizer] = None,
+                 loss: Optional[Callable[..., Any]] = None,
+                 optimizer: Optional[torch.optim.Optimizer] = None,
                  device: Union[str, torch.device, None] = None,
                  precision: str = "fp32", nonfinite: str = "raise",
                  keep_checkpoints: int = 2, compile: bool = False,
@@ -273,7 +280,7 @@ class DeepLearningInterface(Observable):
             run.save(fold, epoch, loaders.train,
                      val_loss=report.get("val_loss"))
 
-    def _run_pass(self, loader: Any, desc: str, train: bool = True,
+    def _run_pass(self, loader: Loader, desc: str, train: bool = True,
                   totals: Optional[EpochTotals] = None,
                   stop: Optional[StopSignals] = None,
                   predictions: Optional[List[torch.Tensor]] = None,
@@ -336,7 +343,7 @@ class DeepLearningInterface(Observable):
         return report
 
     def _fold_loaders(self, manager: DataManager, fold: int,
-                      with_validation: bool) -> Any:
+                      with_validation: bool) -> SetItem:
         """The fold's loaders, their data on the training device; under
         torchrun one epoch order for all and a share of it for each rank."""
         loaders = manager.get_dataloader(
@@ -352,7 +359,7 @@ class DeepLearningInterface(Observable):
         return loaders
 
     # -- pynet's test and testing: the same pass, without gradients --------
-    def test(self, loader: Any, with_logit: bool = False,
+    def test(self, loader: Loader, with_logit: bool = False,
              logit_function: str = "softmax", predict: bool = False,
              concat_layer_outputs: Optional[List[str]] = None,
              is_validation: bool = False

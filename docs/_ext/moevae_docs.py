@@ -36,7 +36,9 @@ class _Caught(Exception):
 
 
 def parser(command: str) -> argparse.ArgumentParser:
-    """The parser ``moevae COMMAND`` uses, built by the command itself."""
+    """The parser ``moevae COMMAND`` uses, built by the command itself, with
+    the defaults a user sees: built without the build's own MOEVAE_*
+    settings, the home folder written ``~``."""
     from moevae.cli import COMMANDS
 
     def catch(self, *args, **kwargs):
@@ -44,14 +46,27 @@ def parser(command: str) -> argparse.ArgumentParser:
 
     module = importlib.import_module(COMMANDS[command][0])
     original = argparse.ArgumentParser.parse_args
+    saved = {key: os.environ.pop(key) for key in list(os.environ)
+             if key.startswith("MOEVAE_")}
     argparse.ArgumentParser.parse_args = catch
     try:
         module.main(["--help"])
     except _Caught as caught:
-        return caught.parser
+        return _home_as_tilde(caught.parser)
     finally:
         argparse.ArgumentParser.parse_args = original
+        os.environ.update(saved)
     raise RuntimeError(f"moevae {command}: no parser reached parse_args")
+
+
+def _home_as_tilde(built: argparse.ArgumentParser
+                   ) -> argparse.ArgumentParser:
+    home = str(Path.home())
+    for action in built._actions:
+        if isinstance(action.default, Path) and str(
+                action.default).startswith(home):
+            action.default = Path("~" + str(action.default)[len(home):])
+    return built
 
 
 def _parser_function(command: str):

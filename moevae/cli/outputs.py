@@ -10,7 +10,7 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import IO, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import IO, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Type
 
 from ..errors import MoEVAEError, bad_value
 from ..fileio import atomic_write
@@ -72,21 +72,25 @@ def atomic_outputs(option: str, paths: Sequence[Path]
                                "files are kept") from None
 
 
-def run_reporting_errors(prog: str, body: Callable[[], None],
-                         flags: Optional[Dict[str, str]] = None) -> int:
-    """Run ``body``; bad input: one line, 2; a failed write: one line, 1.
+def run_reporting_errors(
+        prog: str, body: Callable[[], Optional[int]],
+        flags: Optional[Dict[str, str]] = None,
+        failures: Tuple[Type[BaseException], ...] = (OutputWriteError,)
+) -> int:
+    """Run ``body``: its exit status (0 if it returns None); bad input: one
+    line, 2; one of ``failures`` (a failed write...): one line, 1.
 
     ``flags``: the library's parameter names and the flags that set them,
     so that an error names the flag the user typed.
     """
     from .parsing import flag_message
     try:
-        body()
-    except OutputWriteError as error:
+        code = body()
+    except failures as error:
         print(f"{prog}: failed: {error}", file=sys.stderr)
         return 1
     except MoEVAEError as error:
         print(f"{prog}: error: {flag_message(str(error), flags or {})}",
               file=sys.stderr)
         return 2
-    return 0
+    return code or 0

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional
 
 from .options import NUMBER_OF_FOLDS, config_of, parse
-from .parsing import flag_message
 
 if TYPE_CHECKING:  # torch is imported once the arguments are read
     from ..history import History
@@ -38,7 +37,7 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def build_manager(args, recipe):
+def build_data_manager(args, recipe):
     """The seed's DataManager: 10 stratified folds, flattened images.
 
     A recipe that starts from a partition gets it as the labels.
@@ -64,7 +63,7 @@ def build_manager(args, recipe):
         sample_size=1)
 
 
-def attach_board(interface, args, manager, config) -> None:
+def attach_board(interface, args, data_manager, config) -> None:
     """The board and its panes; drawn from the first epoch on, so that a
     refused resume leaves the run's board as it was."""
     import numpy as np
@@ -82,13 +81,13 @@ def attach_board(interface, args, manager, config) -> None:
                   log_path=args.run_dir / "board.jsonl")
     interface.board = board
     interface.add_observer("after_epoch", update_board)
-    shape = manager.inputs.shape[1:]  # the unflattened images
+    shape = data_manager.inputs.shape[1:]  # the unflattened images
     interface.add_observer("after_epoch", Sampling(image_shape=shape))
-    train_rows = manager["train"][args.fold].indices
+    train_rows = data_manager["train"][args.fold].indices
     fixed = train_rows[np.linspace(0, len(train_rows) - 1,
                                    RECONSTRUCTED_IMAGES).astype(int)]
     interface.add_observer("after_epoch", Reconstructions(
-        manager.inputs[fixed].reshape(len(fixed), -1).copy(),
+        data_manager.inputs[fixed].reshape(len(fixed), -1).copy(),
         image_shape=shape))
     ExpertUsage().attach(interface)
     show_config(board, config)
@@ -122,7 +121,7 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
     seed_everything(args.seed)
     recipe = get_recipe(args.recipe)
-    manager = build_manager(args, recipe)
+    data_manager = build_data_manager(args, recipe)
     interface = DeepLearningInterface(
         model=recipe.build_model(args.layout), optimizer_name="Adam",
         learning_rate=args.learning_rate or recipe.learning_rate,
@@ -133,10 +132,10 @@ def run(args) -> int:
     recipe.attach(interface)
     if args.resume is None and main_rank:
         write_config(args, config)
-    held_out = manager["validation"][args.fold].indices
+    held_out = data_manager["validation"][args.fold].indices
     monitor = ClusteringMonitor(
-        np.array(manager.inputs[held_out]).reshape(len(held_out), -1),
-        manager.metadata["label"].to_numpy()[held_out])
+        np.array(data_manager.inputs[held_out]).reshape(len(held_out), -1),
+        data_manager.metadata["label"].to_numpy()[held_out])
     pending = [config]
 
     def start(signal) -> None:
@@ -149,7 +148,7 @@ def run(args) -> int:
             if args.resume is not None and main_rank:
                 write_config(args, config)
             if args.board is not None and main_rank:
-                attach_board(interface, args, manager, config)
+                attach_board(interface, args, data_manager, config)
                 board = interface.board
                 if args.resume is not None and board is not None:
                     # drop the points drawn after the checkpoint
@@ -161,7 +160,7 @@ def run(args) -> int:
                 interface.device, torch.get_num_threads(), args.run_dir)
     try:
         train_history, valid_history = interface.training(
-            manager=manager, nb_epochs=args.epochs,
+            manager=data_manager, nb_epochs=args.epochs,
             checkpointdir=str(args.checkpointdir), fold_index=args.fold,
             with_validation=args.validation,
             save_after_epochs=args.save_every,
@@ -227,23 +226,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     from ..errors import (
         CheckpointWriteError,
-        MoEVAEError,
         NonFiniteLossError,
         TrainingInterrupted,
     )
+    from .outputs import run_reporting_errors
     try:
-        return run(args)
+        return run_reporting_errors(
+            "moevae train", lambda: run(args), FLAGS,
+            failures=(NonFiniteLossError, CheckpointWriteError))
     except TrainingInterrupted as stop:
         if os.environ.get("RANK", "0") == "0":  # once under torchrun
             print(f"moevae train: {stop}", file=sys.stderr)
         return 128 + stop.signal_number
-    except (NonFiniteLossError, CheckpointWriteError) as error:
-        print(f"moevae train: failed: {error}", file=sys.stderr)
-        return 1
-    except MoEVAEError as error:
-        print(f"moevae train: error: {flag_message(str(error), FLAGS)}",
-              file=sys.stderr)
-        return 2
     except KeyboardInterrupt:  # before training started, or a second Ctrl-C
         print("moevae train: interrupted; the newest checkpoint (if any) is "
               "kept", file=sys.stderr)

@@ -312,7 +312,7 @@ class DataManager:
                    continuous_labels: bool = False,
                    in_memory: Optional[bool] = None,
                    **dataloader_kwargs: Any) -> "DataManager":
-        """Build a manager from arrays already split into sets (one fold).
+        """A DataManager of arrays already split into sets (one fold).
 
         pynet's signature, plus ``in_memory`` and the DataLoader options of
         :class:`DataManager`; the splitting arguments (test_size,

@@ -56,7 +56,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="address to listen on (default %(default)s; "
                         "0.0.0.0 for every interface)")
     parser.add_argument("--base-url", type=base_url_path,
-                        default=env.get("MOEVAE_BOARD_BASE_URL", ""),
+                        default=env.get("MOEVAE_BOARD_BASE_URL"),
                         metavar="PATH", help="serve under this path, behind "
                         "a reverse proxy (e.g. /visdom; default: none)")
     parser.add_argument("--env-path", type=Path,
@@ -218,5 +218,5 @@ def main(argv: Optional[List[str]] = None) -> int:
               file=sys.stderr)
         return 1
     serve(args.host, args.port, args.env_path.expanduser(), user_credential,
-          args.base_url)
+          base_url_path(args.base_url or ""))
     return 0

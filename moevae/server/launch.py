@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -23,6 +24,10 @@ DEFAULT_ENV_PATH = Path.home() / ".moevae" / "visdom"
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 SERVER_START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
+
+
+class BoardServerStarted(UserWarning):
+    """A Board started a Visdom server that keeps running after training."""
 
 
 class StopError(RuntimeError):
@@ -79,10 +84,13 @@ def start_local_server(host: str, port: Optional[int] = None,
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     while time.monotonic() < deadline and process.poll() is None:
         if answers(host, port, timeout=0.5):
-            logger.info("board: started a Visdom server at %s (pid %d, "
-                        "log %s); it keeps running after training: `%s` "
-                        "stops it", address.url, process.pid, log_file,
-                        stop_command(env_path, port))
+            # a process outlives the script: said where a script sees it
+            # (a warning), not in a log line it may not show
+            warnings.warn(f"board: started a Visdom server at {address.url} "
+                          f"(pid {process.pid}, log {log_file}); it keeps "
+                          "running after training: "
+                          f"`{stop_command(env_path, port)}` stops it",
+                          BoardServerStarted, stacklevel=3)
             return process
         time.sleep(0.2)
     tail = log_file.read_text(errors="replace").strip().splitlines()[-1:]

@@ -1,5 +1,6 @@
 """The one model loader: a trained mixture from a checkpoint file, a
-checkpoint folder or a run folder.
+checkpoint folder or a run folder, and the weights (and optimizer state)
+of a checkpoint put into a model that exists (resume, ``pretrained=``).
 
 ``moevae evaluate``, ``sample`` and ``predict`` and the library use it. In
 a folder the best checkpoint (``best.pth``, kept when training validates)
@@ -10,7 +11,7 @@ its sizes read from the weight shapes.
 """
 import logging
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 
@@ -53,7 +54,7 @@ def model_from_state(state: Dict[str, torch.Tensor], source: object
     else:
         raise CheckpointError(f"{source}: not a mixture-of-experts checkpoint"
                               " (no 'in_weight' nor '_experts.*' weights)")
-    ckpt.load_model_state(model, state, source)
+    load_model_state(model, state, source)
     return model.eval()
 
 
@@ -117,11 +118,60 @@ def load_pretrained(model: torch.nn.Module,
     checkpoint holds none.
     """
     payload = ckpt.load_checkpoint(Path(pretrained), map_location=device)
-    ckpt.load_model_state(model, ckpt.model_state(payload), pretrained)
+    load_model_state(model, ckpt.model_state(payload), pretrained)
     if optimizer is None:
         return
     if "optimizer" not in payload:
         raise bad_value("resume", True, "pretrained= a checkpoint holding "
                         "an optimizer state (to continue a run, use "
                         "training(..., resume=True))")
-    ckpt.load_optimizer_state(optimizer, payload["optimizer"], pretrained)
+    load_optimizer_state(optimizer, payload["optimizer"], pretrained)
+
+
+def load_model_state(model: torch.nn.Module, state: Dict[str, torch.Tensor],
+                     source: Any) -> None:
+    """Load weights, naming the first parameter that does not match."""
+    convert = getattr(model, "convert_state_dict", None)
+    if convert is not None:  # a fused model also reads per-expert weights
+        state = convert(state)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        name = (missing or unexpected)[0]
+        where = "missing from" if missing else "unknown to the model, in"
+        raise CheckpointError(f"{source}: parameter {name!r} is {where} the "
+                              "checkpoint; expected the same model")
+    for name, tensor in expected.items():
+        if tuple(state[name].shape) != tuple(tensor.shape):
+            raise CheckpointError(
+                f"{source}: parameter {name!r} has shape "
+                f"{tuple(state[name].shape)} in the checkpoint but "
+                f"{tuple(tensor.shape)} in the model")
+    model.load_state_dict(state)
+
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer,
+                         state: Dict[str, Any], source: Any) -> None:
+    """Load an optimizer state saved by the same kind of optimizer.
+
+    Raises CheckpointError (one line) when its parameter groups differ in
+    number, size or settings (a state of SGD given to Adam: torch would
+    load it and fail at the first step).
+    """
+    groups = state.get("param_groups") if isinstance(state, dict) else None
+    mine = optimizer.param_groups
+    if not isinstance(groups, list) or len(groups) != len(mine):
+        raise CheckpointError(f"{source}: its optimizer state has "
+                              f"{len(groups or [])} parameter group(s), this "
+                              f"{type(optimizer).__name__} {len(mine)}")
+    for index, (saved, own) in enumerate(zip(groups, mine)):
+        missing = sorted(set(own) - set(saved) - {"params", "initial_lr"})
+        if missing or len(saved.get("params", [])) != len(own["params"]):
+            raise CheckpointError(
+                f"{source}: its optimizer state (group {index}) does not fit "
+                f"this {type(optimizer).__name__} over these parameters "
+                f"(missing {missing[:4]}); build the optimizer it was saved "
+                "with")
+    optimizer.load_state_dict(state)

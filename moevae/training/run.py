@@ -32,10 +32,11 @@ import torch
 from ..datasets import DataManager
 from ..errors import CheckpointError, MoEVAEValueError, bad_value, check_positive_int
 from ..history import History
-from .checkpoint import Checkpointer, checkpoint_name, load_model_state
+from .checkpoint import Checkpointer, checkpoint_name
 from .compatibility import check_compatible, fingerprint
 from .distributed import Distributed
 from .hyperparameters import apply_changed_groups, group_settings, scheduler_settings
+from .loading import load_model_state
 from .rng import rng_states, set_rng_states
 from .totals import EpochTotals
 
