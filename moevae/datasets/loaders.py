@@ -6,8 +6,9 @@ Two ways to build a batch, one sampling logic:
   training device once ``to(device)`` was called, and a batch is one
   ``index_select`` per array: no per-sample Python, no collate;
 - per-sample batching, as pynet does it, for augmentation and seeded
-  transforms: ``dataset[i]`` for each sample, then :func:`collate`, through a
-  torch ``DataLoader`` when ``dataloader_kwargs`` (workers...) are given.
+  transforms: ``dataset[i]`` for each sample, then ``collate``
+  (:mod:`moevae.datasets` stacks them as pynet does), through a torch
+  ``DataLoader`` when ``dataloader_kwargs`` (workers...) are given.
 
 The order of an epoch comes from the loader's own ``torch.Generator``;
 :meth:`BatchLoader.state_dict` records it with the epoch's order and the
