@@ -7,7 +7,7 @@ DataManager`` works as in pynet), so that a light submodule
 from .. import lazy_exports
 
 _SOURCES = {"ArrayDataset": "arrays", "DataItem": "arrays",
-            "SetItem": "arrays", "BatchLoader": "loaders",
+            "SetItem": "arrays", "BatchLoader": "loaders", "BatchShare": "loaders",
             "TensorData": "loaders", "DataManager": "manager",
             "Item": "mnist", "MNISTFallbackWarning": "mnist",
             "fetch_minst": "mnist", "fetch_mnist": "mnist"}

@@ -18,7 +18,7 @@ import torch.distributed as dist
 
 class Share(Protocol):
     """Rows ``start:stop`` of a global batch of ``size`` rows
-    (:class:`moevae.datasets.loaders.BatchShare`)."""
+    (:class:`moevae.datasets.BatchShare`)."""
 
     @property
     def start(self) -> int: ...

@@ -10,10 +10,10 @@ is used. The rules (see also moevae.datasets.loaders.BatchLoader.shard):
 
 - every rank draws the same epoch order and takes a disjoint share of each
   global batch (``batch_size`` stays the global batch); the loader yields
-  each share with its :class:`~moevae.datasets.loaders.BatchShare`;
+  each share with its :class:`~moevae.datasets.BatchShare`;
 - the loss of a share (a mean over its rows) is weighted by the share's
   size before backward
-  (:attr:`~moevae.datasets.loaders.BatchShare.weight`), so DDP's average
+  (:attr:`~moevae.datasets.BatchShare.weight`), so DDP's average
   of the ranks' gradients is the gradient of the whole batch's mean, also
   for uneven shares; a last batch with fewer rows than ranks is refused
   before training starts (:meth:`Distributed.check_shares`);

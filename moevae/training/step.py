@@ -19,7 +19,7 @@ loss or gradient never reaches the weights:
   (:meth:`OptimisationStep.check_deferred`).
 
 Under torchrun a batch is this rank's share of the global batch
-(:class:`~moevae.datasets.loaders.BatchShare`): the loss, a mean over
+(:class:`~moevae.datasets.BatchShare`): the loss, a mean over
 the share, is weighted by the share's size before backward, so that DDP's
 average over ranks is the mean over the whole batch, as one process
 computes it, also when the shares are uneven.
