@@ -249,6 +249,9 @@ class DeepLearningInterface(Observable):
         started = time.perf_counter()
         # a resumed epoch's restored totals carry samples drawn before
         restored = partial.samples if partial is not None else 0
+        if self.distributed.active:  # the epoch's sums are every rank's
+            restored = int(self.distributed.sum(torch.tensor(
+                [float(restored)], device=self.device))[0])
         totals = self._run_pass(loaders.train, desc, totals=partial,
                                 stop=stop).all_reduce(self.distributed)
         if stop.agreed(self.distributed, self.device, totals.batches,
@@ -268,10 +271,11 @@ class DeepLearningInterface(Observable):
         if run.with_validation:
             report.update(self._validate(loaders.validation, desc, run,
                                          fold, epoch))
-        report.update(epoch_time=elapsed,
-                      samples_per_second=(totals.samples - restored)
-                      / max(elapsed, 1e-9),
-                      lr=self.optimizer.param_groups[0]["lr"],
+        drawn = totals.samples - restored  # by this attempt, every rank
+        if drawn > 0:  # a resume after an epoch's last batch timed nothing
+            report.update(epoch_time=elapsed,
+                          samples_per_second=drawn / max(elapsed, 1e-9))
+        report.update(lr=self.optimizer.param_groups[0]["lr"],
                       batch_loss=torch.stack(totals.batch_losses).cpu().numpy())
         logger.info("%s: %s", desc, format_report(report))
         self.notify_observers(Signal.AFTER_EPOCH, epoch=epoch, fold=fold,

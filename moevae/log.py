@@ -74,5 +74,7 @@ def format_report(report: Dict[str, Any]) -> str:
     losses = " | ".join(f"{key} {value:.5g}" for key, value in report.items()
                         if key not in ("epoch_time", "samples_per_second",
                                        "lr", "batch_loss", "val_pred"))
+    if "epoch_time" not in report:  # a resumed epoch that drew nothing
+        return f"{losses} | no sample drawn in this attempt"
     return (f"{losses} | {report['epoch_time']:.2f} s, "
             f"{report['samples_per_second']:.0f} samples/s")

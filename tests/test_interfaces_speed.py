@@ -58,3 +58,28 @@ def test_a_resumed_epoch_counts_only_its_remaining_samples(
                      with_validation=False, resume=True)
     assert [epoch for epoch, _ in seen] == [0]
     assert seen[0][1] == pytest.approx(whole - (stop_after_batch + 1) * 50)
+
+
+def test_a_resume_after_the_last_batch_reports_no_speed(tmp_path, per_epoch):
+    """Stopped after an epoch's last batch (before its end): the resumed
+    attempt draws nothing, so it reports no time and no speed (no 0)."""
+    mnist, whole = per_epoch
+    batches = -(-round(whole) // 50)  # the last batch may be short
+    broken = interface()
+
+    def stop(signal_object):
+        if signal_object.batch == batches - 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+    broken.add_observer("after_batch", stop)
+    with pytest.raises(TrainingInterrupted):
+        broken.training(seed_manager(mnist, 50), nb_epochs=2,
+                        checkpointdir=str(tmp_path), fold_index=0,
+                        with_validation=False)
+    resumed = interface()
+    reports = []
+    resumed.add_observer("after_epoch", lambda s: reports.append(
+        (s.epoch, "samples_per_second" in s.keys, "epoch_time" in s.keys)))
+    resumed.training(seed_manager(mnist, 50), nb_epochs=2,
+                     checkpointdir=str(tmp_path), fold_index=0,
+                     with_validation=False, resume=True)
+    assert reports == [(0, False, False), (1, True, True)]

@@ -14,7 +14,7 @@ from typing import List, Optional
 
 from ..datasets.defaults import DEFAULT_DATA_DIR
 from ..errors import CheckpointError, MoEVAEError
-from ..training.names import describe_choice, find_checkpoint
+from ..training.names import describe_choice, find_checkpoint, report_suffix
 from .checkpoints import add_fold
 from .parsing import OneLineParser
 
@@ -39,13 +39,16 @@ def parse(argv: List[str]):
         chosen = find_checkpoint(args.checkpoint, args.fold)
     except CheckpointError as error:
         parser.error(f"argument checkpoint: {error}")
-    args.json = args.json or chosen.parent / "evaluation.json"
+    args.suffix = report_suffix(chosen)  # each fold's report is kept
+    args.json = args.json or chosen.parent / f"evaluation{args.suffix}.json"
     args.pictures = args.pictures or args.json.parent
     from .outputs import check_output
     try:
         check_output("--json", args.json, ".json", inputs=[chosen])
-        for name in ("confusion.png", "experts.png"):
-            check_output("--pictures", args.pictures / name, inputs=[chosen])
+        for name in ("confusion", "experts"):
+            check_output("--pictures",
+                         args.pictures / f"{name}{args.suffix}.png",
+                         inputs=[chosen])
     except MoEVAEError as error:
         parser.error(str(error))
     return args
@@ -85,7 +88,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         labels = pd.read_csv(data.metadata_path, sep="\t")["label"].to_numpy()
         scores = evaluate(model, images, labels)
         paths = write_reports(scores, model, args.json, args.pictures,
-                              str(used.absolute()))
+                              str(used.absolute()), args.suffix)
     except MoEVAEError as error:
         print(f"moevae evaluate: error: {error}", file=sys.stderr)
         return 2

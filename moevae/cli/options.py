@@ -224,14 +224,15 @@ def resumed_args(parser: OneLineParser, argv: List[str],
         parser.error(f"argument --checkpointdir: {merged['checkpointdir']} "
                      f"given with --resume {args.resume}; expected the "
                      f"run's checkpoint folder {checkpointdir}")
-    if ("run_dir" in given and merged["run_dir"].absolute() != run_dir and
-            (merged["run_dir"] / "config.json").is_file()):
-        parser.error(f"argument --run-dir: {merged['run_dir']} holds another "
-                     "run; expected a new folder or the run's own "
-                     f"{run_dir}")
+    if "run_dir" in given and merged["run_dir"].absolute() != run_dir:
+        # its board log, config and history would part from its checkpoints
+        held = (" holds another run;" if (merged["run_dir"] /
+                                          "config.json").is_file() else "")
+        parser.error(f"argument --run-dir: {merged['run_dir']}{held} given "
+                     f"on resume; expected the run's own folder {run_dir} "
+                     "(a resumed run keeps its folder)")
     merged.update(resume=folder, checkpointdir=checkpointdir,
-                  run_dir=merged["run_dir"] if "run_dir" in given
-                  else run_dir)
+                  run_dir=run_dir)
     resumed = argparse.Namespace(**merged)
     check_trained_epochs(parser, resumed, checkpointdir)
     return resumed

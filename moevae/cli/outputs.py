@@ -28,6 +28,9 @@ def check_output(option: str, path: Path, suffix: Optional[str] = None,
     """
     if path.is_dir():
         raise bad_value(option, str(path), "a file name, not a folder")
+    if path.exists() and not path.is_file():  # a device, a pipe, a socket
+        raise bad_value(option, str(path), "a regular file (it would be "
+                        "replaced, not written to)")
     if suffix and path.suffix.lower() != suffix:
         raise bad_value(option, str(path), f"a file name ending in {suffix}")
     for parent in path.parents:

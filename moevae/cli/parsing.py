@@ -77,7 +77,9 @@ def running_server(text: str) -> BoardAddress:
     except argparse.ArgumentTypeError:
         address = None
     if address is None:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected {expected}")
+        from ..server.address import masked_url
+        raise argparse.ArgumentTypeError(
+            f"{masked_url(text)!r}: expected {expected}")
     return address._replace(auto=False)
 
 

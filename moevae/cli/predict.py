@@ -16,7 +16,12 @@ from typing import List, Optional
 
 from ..datasets.defaults import KINDS
 from ..errors import MoEVAEError, MoEVAEValueError
-from ..training.names import describe_choice, find_checkpoint
+from ..training.names import (
+    checkpoint_fold,
+    describe_choice,
+    find_checkpoint,
+    report_suffix,
+)
 from .checkpoints import model_parser
 from .outputs import check_output, run_reporting_errors
 
@@ -76,7 +81,8 @@ def expert_digits(checkpoint: Path, report: Optional[Path],
     written for this checkpoint, after it; a report named with
     --evaluation that does not fit the model is refused.
     """
-    path = report or checkpoint.parent / "evaluation.json"
+    path = report or (checkpoint.parent /
+                      f"evaluation{report_suffix(checkpoint)}.json")
     try:
         payload = json.loads(path.read_text())
         digits = [int(d) for d in payload["expert_digits"]]
@@ -135,9 +141,12 @@ def run(args) -> None:
         print(f"digit: each expert's digit as matched by {mapped[1]} "
               "(`moevae evaluate` on labelled MNIST)")
     else:
+        fold = (f" --fold {checkpoint_fold(checkpoint)}"
+                if report_suffix(checkpoint) else "")
         print("no digit column: `expert` is the manager's cluster number, "
-              f"not a digit; `moevae evaluate {args.checkpoint}` matches "
-              "experts to digits on labelled MNIST, then predict adds it")
+              f"not a digit; `moevae evaluate {args.checkpoint}{fold}` "
+              "matches experts to digits on labelled MNIST, then predict "
+              "adds it")
     print(f"written: {args.out}")
 
 

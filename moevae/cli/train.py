@@ -209,12 +209,15 @@ def done_line(args, history, board) -> str:
             parts.append(f"board log {shown} (`moevae replay {shown}` "
                          "redraws it)")
     elif answers(board.host, board.port):
-        from ..server.launch import DEFAULT_ENV_PATH
+        from ..server.launch import DEFAULT_ENV_PATH, pid_file
         who = ("the server this run started" if board.server is not None
                else "its server")
-        parts.append(f"board {board.env_url} ({who} keeps running; "
-                     f"`{stop_command(DEFAULT_ENV_PATH, board.port)}` "
-                     "stops it)")
+        # a board started elsewhere (another --env-path, Docker) is stopped
+        # where it was started: no command here would find it
+        how = (f"`{stop_command(DEFAULT_ENV_PATH, board.port)}` stops it"
+               if pid_file(DEFAULT_ENV_PATH, board.port).is_file() else
+               "stop it where it was started")
+        parts.append(f"board {board.env_url} ({who} keeps running; {how})")
     else:
         parts.append(f"board server at {board.url} not answering; "
                      f"`moevae board` then `moevae replay {board.log_path}` "

@@ -33,13 +33,14 @@ def evaluate(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray
 
 
 def write_reports(scores: ClusteringScores, model: torch.nn.Module,
-                  json_path: Path, picture_dir: Path, source: str
-                  ) -> Tuple[Path, Path, Path]:
-    """The JSON report, the confusion heatmap and the experts' samples."""
+                  json_path: Path, picture_dir: Path, source: str,
+                  suffix: str = "") -> Tuple[Path, Path, Path]:
+    """The JSON report, the confusion heatmap and the experts' samples
+    (``confusion<suffix>.png``, ``experts<suffix>.png``)."""
     picture_dir.mkdir(parents=True, exist_ok=True)
     write_json(json_path, dict(scores.as_dict(), checkpoint=source))
-    confusion = picture_dir / "confusion.png"
-    experts = picture_dir / "experts.png"
+    confusion = picture_dir / f"confusion{suffix}.png"
+    experts = picture_dir / f"experts{suffix}.png"
     save_figure(confusion_figure(scores), confusion)
     save_figure(samples_figure(model), experts)
     return json_path, confusion, experts

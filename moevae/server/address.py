@@ -68,7 +68,7 @@ def parse_server_url(text: object, port: Optional[int] = None,
     8097 for http). Raises MoEVAEValueError naming ``name``."""
     if not isinstance(text, str) or any(c.isspace() for c in text):
         raise bad_value(name, text, EXPECTED)
-    shown = _masked(text)
+    shown = masked_url(text)
     try:
         parts = urlsplit(text)
         url_port = parts.port
@@ -110,10 +110,11 @@ def join_server_url(host: str, port: Optional[int] = None,
     return address._replace(port=port) if port else address
 
 
-def _masked(text: str) -> str:
+def masked_url(text: str) -> str:
     """``text`` with the password of a ``user:password@`` login hidden."""
     scheme, _, rest = text.partition("://")
-    login, at, host = rest.partition("@")
-    if not at or "/" in login or ":" not in login:
+    login, at, host = rest.rpartition("@")  # a password may hold / or @
+    user, colon, _ = login.partition(":")
+    if not at or not colon or "/" in user:
         return text
-    return f"{scheme}://{login.split(':', 1)[0]}:***@{host}"
+    return f"{scheme}://{user}:***@{host}"

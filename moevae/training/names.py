@@ -98,7 +98,8 @@ def checkpoint_candidates(path: Path, fold: Optional[int] = None
                           ) -> List[Path]:
     """The checkpoint files ``path`` names or holds, the preferred first.
 
-    A file: itself. A folder: the best copy, then ``model_*_epoch_*.pth``
+    A file: itself (refused when ``fold`` names another fold). A folder:
+    the best copy, then ``model_*_epoch_*.pth``
     newest first, in the folder or else in its ``checkpoints/`` subfolder.
     A folder of several folds (a cross-validation) gives the files of
     ``fold`` (default: the last fold trained, see :func:`folds_in`):
@@ -108,6 +109,11 @@ def checkpoint_candidates(path: Path, fold: Optional[int] = None
     """
     path = Path(path)
     if path.is_file():
+        named = checkpoint_fold(path)
+        if fold is not None and named is not None and named != fold:
+            raise CheckpointError(
+                f"{path}: a checkpoint of fold {named}, not of fold {fold}; "
+                "expected --fold with a folder, or the file alone")
         return [path]
     if not path.is_dir():
         raise CheckpointError(f"{path}: no such checkpoint file or folder")
@@ -151,6 +157,16 @@ def describe_choice(path: Path, used: Path) -> str:
         return ""
     return (f" (fold {checkpoint_fold(used)} of folds "
             f"{', '.join(map(str, folds))}; --fold chooses)")
+
+
+def report_suffix(checkpoint: Path) -> str:
+    """'' or, for a checkpoint of a folder of several folds, '_<fold>':
+    what ``moevae evaluate``'s report and pictures add to their names, so
+    that each fold's report is kept."""
+    fold = checkpoint_fold(checkpoint)
+    if fold is None or len(folds_in(Path(checkpoint).parent)) < 2:
+        return ""
+    return f"_{fold}"
 
 
 def find_checkpoint(path: Path, fold: Optional[int] = None) -> Path:

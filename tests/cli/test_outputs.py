@@ -1,5 +1,7 @@
 """Output files of the model-using commands: checked first, replaced
 together, errors reported in one line with the flag the user typed."""
+from pathlib import Path
+
 import pytest
 
 from moevae.cli.outputs import (
@@ -22,6 +24,21 @@ def test_a_bad_output_path_is_refused_in_one_line(tmp_path, name, suffix,
     (tmp_path / "afile").write_text("x")
     with pytest.raises(MoEVAEValueError, match=f"^--out=.*{message}"):
         check_output("--out", tmp_path / name, suffix)
+
+
+@pytest.mark.parametrize("device", ["/dev/null", "/dev/full", "/dev/zero"])
+def test_a_device_is_never_replaced_by_an_output(device):
+    with pytest.raises(MoEVAEValueError, match=f"^--out='{device}': "
+                       "expected a regular file"):
+        check_output("--out", Path(device), inputs=[])
+
+
+def test_a_named_pipe_is_refused_too(tmp_path):
+    import os
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(MoEVAEValueError, match="expected a regular file"):
+        check_output("--out", tmp_path / "pipe")
+    assert (tmp_path / "pipe").is_fifo()
 
 
 def test_an_output_never_overwrites_an_input(tmp_path):

@@ -90,9 +90,9 @@ def test_the_last_line_says_where_the_board_is_and_how_to_stop_it(
     last = out.strip().splitlines()[-1]
     assert last.startswith("moevae train: done, final loss ")
     assert "newest model_0_epoch_0.pth (fold 0, after epoch 1 of 1)" in last
+    # the fixture's server has its own --env-path: no command here stops it
     assert (f"board {visdom_server.url}/env/demo (its server keeps running;"
-            f" `moevae board --stop --port {visdom_server.port}` stops it)"
-            ) in last
+            " stop it where it was started)") in last
     with caplog.at_level(logging.INFO, logger="moevae"):
         code, out, _ = run_cli(train_cli.main, ["--resume", run_dir,
                                                 "--epochs", "3", *common])
@@ -105,3 +105,24 @@ def test_the_last_line_says_where_the_board_is_and_how_to_stop_it(
         "--epochs", "1", "--board", "off", "--run-dir", tmp_path / "quiet",
         "--datasetdir", mnist_dir])
     assert code == 0 and "board" not in out.strip().splitlines()[-1]
+
+
+
+def test_the_stop_hint_is_given_when_the_default_pid_file_is_there(
+        tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from moevae.server import launch
+    monkeypatch.setattr(launch, "DEFAULT_ENV_PATH", tmp_path / "env")
+    monkeypatch.setattr(launch, "answers", lambda *args, **kwargs: True)
+    board = SimpleNamespace(host="http://localhost", port=8123, server=None,
+                            env_url="http://localhost:8123/env/x")
+    args = SimpleNamespace(checkpointdir=tmp_path / "none", epochs=1,
+                           run_dir=tmp_path, board=None)
+    history = SimpleNamespace(steps=[], history={})
+    assert "stop it where it was started" in train_cli.done_line(
+        args, history, board)
+    launch.pid_file(tmp_path / "env", 8123).parent.mkdir()
+    launch.pid_file(tmp_path / "env", 8123).write_text("1")
+    line = train_cli.done_line(args, history, board)
+    assert f"`{launch.stop_command(tmp_path / 'env', 8123)}` stops it" in line

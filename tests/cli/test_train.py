@@ -264,6 +264,11 @@ def test_resume_names_a_file_and_another_runs_folder(tmp_path, capsys):
                             "--run-dir", str(other))
     assert code == 2 and "holds another run" in output.err
     assert (other / "config.json").read_text() == "{}"
+    for new in (tmp_path / "new", tmp_path / "new" / "deeper"):
+        code, output = run_main(capsys, "train", "--resume", str(run_dir),
+                                "--run-dir", str(new))
+        assert code == 2 and "a resumed run keeps its folder" in output.err
+        assert not new.exists()
     code, output = run_main(capsys, "train", "--resume", str(run_dir),
                             "--name", "renamed")
     assert code == 2 and "--name: renamed given on resume" in output.err

@@ -26,7 +26,7 @@ def test_study_prints_the_table_and_reuses_finished_runs(tmp_path,
     done = study(*flags)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
-    assert sum(line.startswith("seed seed ") for line in lines) == 2
+    assert sum(line.startswith("pynet-example seed ") for line in lines) == 2
     assert lines[-1].startswith("| `pynet-example` | - | ")  # no start partition
     assert ("| 0 of 2 |" in lines[-1] or "| 1 of 2 |" in lines[-1] or
         "| 2 of 2 |" in lines[-1])

@@ -78,3 +78,35 @@ def test_commands_say_which_fold_and_take_fold(tmp_path, mnist_dir, capsys):
     error = capsys.readouterr().err
     assert "no checkpoint of fold 5 (it holds folds 0, 1, 2)" in error
     assert error.count("\n") == 1
+
+
+def test_each_folds_report_is_kept_and_predict_names_the_fold(
+        tmp_path, mnist_dir, capsys):
+    import numpy as np
+
+    from moevae.cli import predict as predict_cli
+    folder = tmp_path / "ck"
+    cross_validate(mnist_dir, folder)
+    for fold in ("0", "2"):
+        assert evaluate_cli.main([str(folder), "--fold", fold,
+                                  "--datasetdir", str(mnist_dir)]) == 0
+    capsys.readouterr()
+    reports = sorted(path.name for path in folder.glob("evaluation*.json"))
+    assert reports == ["evaluation_0.json", "evaluation_2.json"]
+    assert sorted(path.name for path in folder.glob("confusion*.png")) == [
+        "confusion_0.png", "confusion_2.png"]
+    images = tmp_path / "in.npy"
+    np.save(images, np.zeros((2, 28, 28), dtype=np.uint8))
+    assert predict_cli.main([str(folder), str(images), "--fold", "1",
+                             "--out", str(tmp_path / "p.csv"),
+                             "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert f"`moevae evaluate {folder} --fold 1`" in out
+    assert predict_cli.main([str(folder), str(images), "--fold", "0",
+                             "--out", str(tmp_path / "p.csv"),
+                             "--device", "cpu"]) == 0
+    assert "digit: each expert's digit" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stop:  # a file of another fold
+        evaluate_cli.main([str(folder / "best_1.pth"), "--fold", "2"])
+    assert stop.value.code == 2
+    assert "a checkpoint of fold 1, not of fold 2" in capsys.readouterr().err

@@ -35,3 +35,21 @@ def test_trained_epochs_and_order_come_from_the_names(tmp_path):
     assert checkpoint_place(tmp_path / "model_0_epoch_2_sample_50.pth"
                             ).trained == 2
     assert checkpoint_place(tmp_path / "notes.pth") is None
+
+
+def test_a_file_of_another_fold_than_asked_is_refused(tmp_path):
+    import pytest
+
+    from moevae.errors import CheckpointError
+    from moevae.training.names import checkpoint_candidates
+    for name in ("model_1_epoch_1.pth", "best_1.pth"):
+        path = tmp_path / name
+        path.write_bytes(b"x")
+        assert checkpoint_candidates(path) == [path]
+        assert checkpoint_candidates(path, fold=1) == [path]
+        with pytest.raises(CheckpointError, match="a checkpoint of fold 1, "
+                           "not of fold 2"):
+            checkpoint_candidates(path, fold=2)
+    other = tmp_path / "weights.pth"  # a name without a fold
+    other.write_bytes(b"x")
+    assert checkpoint_candidates(other, fold=3) == [other]
