@@ -87,11 +87,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         images = np.load(data.input_path, mmap_mode="r")
         labels = pd.read_csv(data.metadata_path, sep="\t")["label"].to_numpy()
         scores = evaluate(model, images, labels)
-        paths = write_reports(scores, model, args.json, args.pictures,
-                              str(used.absolute()), args.suffix)
     except MoEVAEError as error:
         print(f"moevae evaluate: error: {error}", file=sys.stderr)
         return 2
+    try:
+        paths = write_reports(scores, model, args.json, args.pictures,
+                              str(used.absolute()), args.suffix)
+    except OSError as error:  # each file is replaced whole, or kept
+        print(f"moevae evaluate: failed: cannot write {args.json} and its "
+              f"pictures in {args.pictures}: {error.strerror or error}",
+              file=sys.stderr)
+        return 1
     print(f"{used}{describe_choice(args.checkpoint, used)}: scored on all "
           f"{len(labels):,} images of {args.datasetdir} (training and "
           "held-out rows alike; the board's 'clustering (held-out)' scores "

@@ -46,10 +46,10 @@ def test_study_prints_the_table_and_reuses_finished_runs(tmp_path,
     assert ("is a run with extra=[], not ['--learning-rate', '0.5']" in
         other.stderr)
     # a study stopped mid-run: the run folder is resumed, not refused
-    (tmp_path / "study" / "seed-seed1" / "result.json").unlink()
+    (tmp_path / "study" / "pynet-example-seed1" / "result.json").unlink()
     again = study(*flags)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "seed seed 1: resuming" in again.stdout
+    assert "pynet-example seed 1: resuming" in again.stdout
     assert again.stdout.splitlines()[-1] == lines[-1].replace(
         lines[-1].split("|")[-2], again.stdout.splitlines()[-1].split(
             "|")[-2])  # the same scores (the time differs)

@@ -76,7 +76,8 @@ def test_board_stop_stops_the_board_it_names(tmp_path, capsys):
         assert board_cli.main(["--stop", "--port", str(server.port),
                                "--env-path", str(tmp_path / "env")]) == 1
         error = capsys.readouterr().err
-        assert "no board to stop" in error and error.count("\n") == 1
+        assert (f"no board is running on port {server.port}" in error and
+                error.count("\n") == 1)
     finally:
         server.stop()
 
