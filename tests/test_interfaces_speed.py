@@ -37,20 +37,26 @@ def per_epoch(tmp_path_factory):
     return mnist, seen[0][1]
 
 
+def stopped_after(batch: int, mnist, folder, epochs: int) -> None:
+    """A run stopped by SIGTERM after ``batch`` (0-based) of its first
+    epoch: its mid-epoch checkpoint is in ``folder``."""
+    broken = interface()
+
+    def stop(signal_object):
+        if signal_object.batch == batch:
+            os.kill(os.getpid(), signal.SIGTERM)
+    broken.add_observer("after_batch", stop)
+    with pytest.raises(TrainingInterrupted):
+        broken.training(seed_manager(mnist, 50), nb_epochs=epochs,
+                        checkpointdir=str(folder), fold_index=0,
+                        with_validation=False)
+
+
 @pytest.mark.parametrize("stop_after_batch", [1, 4, 8])
 def test_a_resumed_epoch_counts_only_its_remaining_samples(
         tmp_path, per_epoch, stop_after_batch):
     mnist, whole = per_epoch
-    broken = interface()
-
-    def stop(signal_object):
-        if signal_object.batch == stop_after_batch:
-            os.kill(os.getpid(), signal.SIGTERM)
-    broken.add_observer("after_batch", stop)
-    with pytest.raises(TrainingInterrupted):
-        broken.training(seed_manager(mnist, 50), nb_epochs=1,
-                        checkpointdir=str(tmp_path), fold_index=0,
-                        with_validation=False)
+    stopped_after(stop_after_batch, mnist, tmp_path, epochs=1)
     resumed = interface()
     seen = drawn_per_epoch(resumed)
     resumed.training(seed_manager(mnist, 50), nb_epochs=1,
@@ -65,16 +71,7 @@ def test_a_resume_after_the_last_batch_reports_no_speed(tmp_path, per_epoch):
     attempt draws nothing, so it reports no time and no speed (no 0)."""
     mnist, whole = per_epoch
     batches = -(-round(whole) // 50)  # the last batch may be short
-    broken = interface()
-
-    def stop(signal_object):
-        if signal_object.batch == batches - 1:
-            os.kill(os.getpid(), signal.SIGTERM)
-    broken.add_observer("after_batch", stop)
-    with pytest.raises(TrainingInterrupted):
-        broken.training(seed_manager(mnist, 50), nb_epochs=2,
-                        checkpointdir=str(tmp_path), fold_index=0,
-                        with_validation=False)
+    stopped_after(batches - 1, mnist, tmp_path, epochs=2)
     resumed = interface()
     reports = []
     resumed.add_observer("after_epoch", lambda s: reports.append(

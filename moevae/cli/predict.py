@@ -26,14 +26,14 @@ from .checkpoints import model_parser
 from .outputs import check_output, run_reporting_errors
 
 PROG = "moevae predict"
+CSV_COLUMNS = ("CSV columns: image (row number or PNG file name), expert "
+               "(the most probable: a cluster number), digit (with an "
+               "evaluation.json), p_0 ... p_<K-1> (the manager's "
+               "probabilities).")
 
 
 def parse(argv: List[str]):
-    parser = model_parser(PROG, __doc__.splitlines()[0],
-                          "CSV columns: image (row number or PNG file "
-                          "name), expert (the most probable: a cluster "
-                          "number), digit (with an evaluation.json), p_0 "
-                          "... p_<K-1> (the manager's probabilities).")
+    parser = model_parser(PROG, __doc__.splitlines()[0], CSV_COLUMNS)
     parser.add_argument("input", type=Path, help=KINDS)
     parser.add_argument("--out", type=Path,
                         default=Path("predictions.csv"),

@@ -24,14 +24,13 @@ FLAGS = {"expert": "--expert", "experts": "--expert", "count": "--count",
          "seed": "--seed"}
 
 PROG = "moevae sample"
+GRID = ("The grid has a row per expert, labelled on its left (a "
+        "near-square under its title for --expert K); --npy writes "
+        "OUT.npy, float32 (experts, N, side, side).")
 
 
 def parse(argv: List[str]):
-    parser = model_parser(PROG, __doc__.splitlines()[0],
-                          "The grid has a row per expert, labelled on its "
-                          "left (a near-square under its title for --expert "
-                          "K); --npy writes OUT.npy, float32 (experts, N, "
-                          "side, side).")
+    parser = model_parser(PROG, __doc__.splitlines()[0], GRID)
     parser.add_argument("--expert", type=integer_in_range(0), metavar="K",
                         help="draw from expert K only (default: every "
                         "expert)")

@@ -82,23 +82,16 @@ class AsyncVisdom:
         call.__name__ = name
         return call
 
-    @property
-    def journal(self) -> Journal:
-        return self.sender.journal
-
-    @property
-    def log_path(self) -> Optional[Path]:
-        return self.sender.log_path
-
-    @property
-    def dropped(self) -> int:
-        """Calls dropped for lack of room in the queue."""
-        return self.sender.dropped
-
-    @property
-    def connected(self) -> Optional[bool]:
-        """True/False once the server answered / did not; None before."""
-        return self.sender.connected
+    # the sender's state, read through the client
+    journal = property(lambda self: self.sender.journal,
+                       doc="The windows drawn so far (a Journal).")
+    log_path = property(lambda self: self.sender.log_path,
+                        doc="The offline log (a Path), or None.")
+    dropped = property(lambda self: self.sender.dropped,
+                       doc="Calls dropped for lack of room in the queue.")
+    connected = property(lambda self: self.sender.connected,
+                         doc="True/False once the server answered / did "
+                             "not; None before.")
 
     def backlog(self) -> int:
         return self.sender.backlog()

@@ -18,61 +18,25 @@ from moevae.errors import CheckpointError, MoEVAEValueError, TrainingInterrupted
 from moevae.interfaces import DeepLearningInterface
 from moevae.plotting import Board, update_board
 from moevae.training.checkpoint import list_checkpoints
-
-ROWS, BATCH = 48, 8  # six batches an epoch
+from tests.support.training import (
+    BATCH,
+    ROWS,
+    Noisy,
+    data,
+    interface,
+    same_weights,
+    train,
+)
 
 
 class Killed(BaseException):
     """Stands for SIGKILL: the process dies, nothing more is written."""
 
 
-def data(batch_size=BATCH, rows=ROWS, validation=True):
-    generator = np.random.default_rng(0)
-    inputs = generator.random((rows + 16, 3), dtype=np.float32)
-    inputs[:, 0] = np.arange(rows + 16)  # a sample's id, to count draws
-    outputs = inputs[:, 1:] @ np.array([[1.0], [-2.0]], np.float32)
-    sets = dict(train_inputs=inputs[:rows], train_outputs=outputs[:rows])
-    if validation:
-        sets.update(validation_inputs=inputs[rows:],
-                    validation_outputs=outputs[rows:])
-    return DataManager.from_numpy(batch_size=batch_size, **sets)
-
-
-class Noisy(torch.nn.Module):
-    """Draws random numbers in its forward, as a VAE does."""
-
-    def __init__(self):
-        super().__init__()
-        self.linear = torch.nn.Linear(2, 1)
-        self.dropout = torch.nn.Dropout(0.3)
-
-    def forward(self, x):
-        return self.linear(self.dropout(x[:, 1:]))
-
-
-def interface(lr=0.01, optimizer_name="Adam", **options):
-    torch.manual_seed(0)
-    return DeepLearningInterface(model=Noisy(), loss_name="MSELoss",
-                                 optimizer_name=optimizer_name,
-                                 learning_rate=lr, **options)
-
-
-def train(net, folder, epochs, resume=False, manager=None, **options):
-    options.setdefault("with_validation", False)
-    return net.training(manager or data(), nb_epochs=epochs,
-                        checkpointdir=None if folder is None else str(folder),
-                        resume=resume, **options)
-
-
 def contents(folder):
     """Every file's bytes, but the training lock's (it names a pid)."""
     return {p.name: p.read_bytes() for p in folder.iterdir()
             if p.name != ".lock"}
-
-
-def same_weights(first, second):
-    return all(torch.equal(a, b) for a, b in zip(
-        first.model.state_dict().values(), second.model.state_dict().values()))
 
 
 def switch_lr_at(net, step, lr):
