@@ -116,10 +116,10 @@ class OptimisationStep:
         optimizer.zero_grad(set_to_none=True)
         with sharded_batch(share):
             result = self.forward_and_loss(item, train=True)
+        scaled = result.loss  # what backward runs on
         if share is not None:
             result.weight = share.weight
-        scaled = result.loss * result.weight if share is not None else (
-            result.loss)
+            scaled = result.loss * result.weight
         result.finite = self.distributed.all(result.finite)
         if self.deferred:
             scaled.backward()
