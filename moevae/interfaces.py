@@ -62,10 +62,10 @@ from .training.precision import check_precision, precision_flags
 from .training.rng import kept_shared_state
 from .training.run import Run, Scheduler
 from .training.step import (
-    NONFINITE,
     PROGRESS_REFRESH,
     OptimisationStep,
     StepResult,
+    check_nonfinite,
     collect,
 )
 from .training.stop_signals import StopSignals
@@ -141,8 +141,7 @@ class DeepLearningInterface(Observable):
                             "holding an optimizer state (to continue a "
                             "run, use training(..., resume=True))")
         check_positive_int("keep_checkpoints", keep_checkpoints)
-        if nonfinite not in NONFINITE:
-            raise bad_value("nonfinite", nonfinite, f"one of {NONFINITE}")
+        check_nonfinite(nonfinite)  # before anything is built
         loss = build_loss(loss, loss_name)
         metric_functions = resolve_metrics(metrics)
         self.distributed = Distributed.from_environment()  # torchrun's

@@ -60,6 +60,12 @@ class StepResult:
     weight: float = 1.0
 
 
+def check_nonfinite(policy: str) -> None:
+    """Raises MoEVAEValueError unless ``policy`` is one of NONFINITE."""
+    if policy not in NONFINITE:
+        raise bad_value("nonfinite", policy, f"one of {NONFINITE}")
+
+
 def no_regularizers(layer_outputs: Optional[dict]) -> Sequence[torch.Tensor]:
     return ()
 
@@ -85,8 +91,7 @@ class OptimisationStep:
                  add_labels: bool = False,
                  regularizers: Regularizers = no_regularizers,
                  compile: bool = False):
-        if nonfinite not in NONFINITE:
-            raise bad_value("nonfinite", nonfinite, f"one of {NONFINITE}")
+        check_nonfinite(nonfinite)
         self.model, self.loss, self.optimizer = model, loss, optimizer
         self.trained_model = trained_model or model
         self.device = device
