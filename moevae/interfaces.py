@@ -248,7 +248,8 @@ class DeepLearningInterface(Observable):
         started = time.perf_counter()
         # a resumed epoch's restored totals carry samples drawn before
         restored = partial.samples if partial is not None else 0
-        if self.distributed.active:  # the epoch's sums are every rank's
+        if partial is not None and self.distributed.active:
+            # every rank resumes the same epoch; its sums are every rank's
             restored = int(self.distributed.sum(torch.tensor(
                 [float(restored)], device=self.device))[0])
         totals = self._run_pass(loaders.train, desc, totals=partial,
