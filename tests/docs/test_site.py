@@ -98,6 +98,7 @@ def served(site):
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+    server.server_close()
 
 
 PAGE_JS = """JSON.stringify({

@@ -153,8 +153,7 @@ def test_foreground_board_logs_no_line_per_request(tmp_path):
         for path in ("/", "/", "/env/main", "/user/style.css"):
             requests.get(f"http://127.0.0.1:{port}{path}", timeout=10)
     finally:
-        stop_server(process)
-    output = process.stdout.read().decode()
+        output = stop_server(process)
     assert "moevae board: serving" in output
     assert "GET /" not in output  # (not "200": a random port may hold it)
     assert "Could not open static file" not in output

@@ -167,6 +167,7 @@ def test_a_board_ignoring_sigterm_is_reported_after_the_timeout(tmp_path):
     finally:
         board.kill()
         board.wait()
+        board.stdout.close()
 
 
 def test_only_our_own_pid_file_is_removed(tmp_path):

@@ -54,7 +54,8 @@ def start_server(port: int, env_path: Path, extra_env=None, args=(),
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(process.stdout.read().decode())
+            with process.stdout:
+                raise RuntimeError(process.stdout.read().decode())
         try:
             shown = f"[{host}]" if ":" in host else host
             requests.get(f"http://{shown}:{port}/", timeout=1)
@@ -62,10 +63,13 @@ def start_server(port: int, env_path: Path, extra_env=None, args=(),
         except requests.RequestException:
             time.sleep(0.2)
     process.kill()
+    stop_server(process)
     raise RuntimeError("the Visdom server did not start in 60 s")
 
 
-def stop_server(process) -> None:
+def stop_server(process) -> str:
+    """Stop a server started by start_server, close its output pipe and
+    return what it printed that was not read yet."""
     if process.poll() is None:
         process.terminate()
         try:
@@ -73,6 +77,10 @@ def stop_server(process) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    if process.stdout is None or process.stdout.closed:
+        return ""  # stopped already
+    with process.stdout:
+        return process.stdout.read().decode()
 
 
 class Server:
@@ -84,6 +92,8 @@ class Server:
         self.process = None
 
     def start(self) -> "Server":
+        """Start (or restart: the last process's pipe is closed first)."""
+        self.stop()
         self.process = start_server(self.port, self.env_path)
         return self
 

@@ -68,7 +68,8 @@ class Run:
             stdout=subprocess.DEVNULL, text=True,
             env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {})))
         self.lines = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self):
         for line in self.process.stderr:
@@ -83,8 +84,10 @@ class Run:
         return False
 
     def finish(self, timeout=300):
+        """Wait for the exit and every line; close the pipe."""
         code = self.process.wait(timeout)
-        time.sleep(0.1)
+        self.reader.join(timeout=30)
+        self.process.stderr.close()
         return code, "".join(self.lines)
 
 
