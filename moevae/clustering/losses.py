@@ -16,19 +16,22 @@ class WarmStartLoss(ManagerLoss):
     ``anchor_weight``); the partition comes as the labels (third argument).
     After it, the manager's cross-entropy to the partition stays in the
     loss with weight ``kept_anchor_weight`` (0, the default: the seed's
-    loss alone). Register :meth:`set_epoch` as a ``before_epoch`` observer.
+    loss alone). With ``self_labelling``, that kept anchor's target is the
+    partition relabelled by the manager itself (:meth:`relabel`).
+    Register :meth:`set_epoch` as a ``before_epoch`` observer.
     """
 
     def __init__(self, balancing_weight: float = 0.1, warm_epochs: int = 5,
                  anchor_weight: float = 100.0,
                  kept_anchor_weight: float = 0.0,
                  consistency_weight: float = 0.0,
-                 confidence: float = 0.95):
+                 confidence: float = 0.95, self_labelling: bool = False):
         super().__init__(balancing_weight)
         self.warm_epochs, self.anchor_weight = warm_epochs, anchor_weight
         self.kept_anchor_weight = kept_anchor_weight
         self.consistency_weight, self.confidence = (consistency_weight,
             confidence)
+        self.self_labelling = self_labelling
         self.epoch = 0
 
     def set_epoch(self, signal) -> None:
@@ -49,12 +52,31 @@ class WarmStartLoss(ManagerLoss):
         if partition is None or weight == 0:
             return combined, dict(parts, anchor_loss=torch.zeros_like(
                 combined))
+        if self.self_labelling and not warm:
+            partition = self.relabel(partition)
         anchor = torch.nn.functional.nll_loss(log_probabilities(probs),
                                               partition)
         if warm:
             chosen = torch.nn.functional.one_hot(partition, losses.shape[1])
             combined = (losses * chosen).sum(dim=1).mean()
         return combined + weight * anchor, dict(parts, anchor_loss=anchor)
+
+    def relabel(self, partition: torch.Tensor) -> torch.Tensor:
+        """(B,) int64 labels: the partition, except where the manager's
+        probability for the unmoved image (``clean_probs``) is at least
+        ``confidence``: there, its most probable expert.
+
+        Self-labelling (SCAN, Van Gansbeke et al., 2020, section 3.3)
+        kept on the start: an image the manager is unsure of keeps its
+        start label, so the manager corrects the start where it has
+        learnt better and cannot drift where it has not. Without
+        ``clean_probs`` (eval mode) the partition is returned unchanged.
+        """
+        clean = require_layer_outputs(self.layer_outputs).get("clean_probs")
+        if clean is None:
+            return partition
+        confidence, own = clean.max(dim=1)
+        return torch.where(confidence >= self.confidence, own, partition)
 
     def consistency(self, probs: torch.Tensor) -> torch.Tensor:
         """FixMatch's term (Sohn et al., 2020) on the manager.

@@ -34,7 +34,9 @@ class Recipe:
     After the warm start: ``kept_anchor_weight`` x the manager's
     cross-entropy to the partition, ``consistency_weight`` x FixMatch's
     term, or, with ``responsibilities``, the EM objective at
-    ``temperature`` (:mod:`moevae.losses`).
+    ``temperature`` (:mod:`moevae.losses`). With ``self_labelling`` the
+    kept anchor's target is the partition relabelled by the manager's
+    confident predictions (:meth:`~moevae.clustering.losses.WarmStartLoss.relabel`).
     """
     name: str
     input_dim: int = 28 * 28
@@ -51,6 +53,7 @@ class Recipe:
     consistency_weight: float = 0.0
     responsibilities: bool = False
     temperature: float = 1.0
+    self_labelling: bool = False
 
     def __post_init__(self) -> None:
         if self.partition not in METHODS:
@@ -61,6 +64,13 @@ class Recipe:
             raise bad_value("consistency_weight", self.consistency_weight,
                             "0 with responsibilities=True (the EM loss has "
                             "no consistency term)")
+        if self.self_labelling and not (self.gate == "conv" and
+                                        self.kept_anchor_weight > 0 and
+                                        not self.responsibilities):
+            raise bad_value("self_labelling", self.self_labelling,
+                            "False unless gate='conv', kept_anchor_weight > "
+                            "0 and responsibilities=False (it relabels the "
+                            "kept anchor with the convolutional manager)")
 
     def build_model(self, layout: str = "fused") -> "torch.nn.Module":
         """The fused model (default) or the seed's per-expert modules."""
@@ -70,7 +80,7 @@ class Recipe:
         if self.gate == "conv":
             return ConvGatedManager(self.input_dim, self.hidden_dim,
                                     self.latent_dim, self.num_experts,
-                                    clean_probs=self.consistency_weight > 0)
+                                    clean_probs=self.needs_clean_probs)
         if layout == "fused":
             return FusedManager(self.input_dim, self.hidden_dim,
                                 self.latent_dim, self.num_experts)
@@ -85,6 +95,11 @@ class Recipe:
             raise bad_value("layout", layout, "'fused' for recipe "
                             f"{self.name!r} (a convolutional manager has "
                             "no per-expert layout)")
+
+    @property
+    def needs_clean_probs(self) -> bool:
+        """True when the loss reads the manager on the unmoved images."""
+        return self.consistency_weight > 0 or self.self_labelling
 
     @property
     def needs_partition(self) -> bool:
@@ -103,7 +118,8 @@ class Recipe:
             return WarmStartLoss(self.balancing_weight,
                                  self.warm_start_epochs, self.anchor_weight,
                                  self.kept_anchor_weight,
-                                 self.consistency_weight)
+                                 self.consistency_weight,
+                                 self_labelling=self.self_labelling)
         return ManagerLoss(balancing_weight=self.balancing_weight)
 
     def attach(self, interface) -> None:
@@ -143,6 +159,11 @@ RECIPES: Dict[str, Callable[[], Recipe]] = {
     "umap-conv-anchored-consistency": lambda: Recipe(
         name="umap-conv-anchored-consistency", warm_start_epochs=5,
         gate="conv", kept_anchor_weight=100.0, consistency_weight=100.0),
+    # ... kept on the start relabelled by the manager where it is
+    # confident (self-labelling): it corrects the start, never drifts far
+    "umap-conv-self-labelling": lambda: Recipe(
+        name="umap-conv-self-labelling", warm_start_epochs=5, gate="conv",
+        kept_anchor_weight=100.0, self_labelling=True),
     # ... or trained EM-style toward the experts' responsibilities
     "umap-conv-em": lambda: Recipe(name="umap-conv-em", warm_start_epochs=5,
                                    gate="conv", responsibilities=True),

@@ -54,3 +54,42 @@ def test_an_anchor_kept_after_the_warm_start():
     without, parts = loss(probs, x)  # no partition given: the seed's loss
     torch.testing.assert_close(without, parts["expected_expert_loss"] +
                                0.1 * parts["balancing_loss"])
+
+
+def test_self_labelling_relabels_only_where_the_manager_is_confident():
+    """Three images, start labels [0, 0, 2], confidence 0.9. Unmoved-image
+    probabilities: image 0 sure of 1 (0.95: relabelled 1), image 1 unsure
+    (0.6 for 0, 0.4 for 1: keeps 0), image 2 sure of its own start label. The
+    kept anchor (x 2) is then -(log p01 + log p10 + log p22) / 3, and its
+    gradient on the logits 2 (softmax - one-hot(target)) / 3."""
+    loss = WarmStartLoss(warm_epochs=1, kept_anchor_weight=2.0,
+                         confidence=0.9, self_labelling=True)
+    outputs = _outputs(batch=3)
+    outputs["clean_probs"] = torch.tensor([[0.05, 0.95, 0.0],
+                                           [0.6, 0.4, 0.0],
+                                           [0.05, 0.05, 0.9]])
+    loss.layer_outputs = outputs
+    loss.set_epoch(type("S", (), {"epoch": 1})())
+    logits = torch.tensor([[0.0, 1.0, 0.0], [2.0, 0.0, 1.0],
+                           [0.0, 0.0, 0.0]], requires_grad=True)
+    probs = torch.softmax(logits, 1)
+    value, parts = loss(probs, torch.rand(3, 5), torch.tensor([0, 0, 2]))
+    expected = -(probs[0, 1].log() + probs[1, 0].log() +
+                 probs[2, 2].log()) / 3
+    torch.testing.assert_close(parts["anchor_loss"], expected)
+    parts["anchor_loss"].backward()
+    target = torch.eye(3)[[1, 0, 2]]
+    torch.testing.assert_close(logits.grad, (probs.detach() - target) / 3)
+    # during the warm start the partition is the target, unchanged
+    loss.set_epoch(type("S", (), {"epoch": 0})())
+    _, parts = loss(probs.detach(), torch.rand(3, 5), torch.tensor([0, 0, 2]))
+    torch.testing.assert_close(parts["anchor_loss"], -(
+        probs[0, 0].log() + probs[1, 0].log() + probs[2, 2].log()).detach()
+        / 3)
+    # and without the unmoved pass (eval mode) too
+    del outputs["clean_probs"]
+    loss.set_epoch(type("S", (), {"epoch": 1})())
+    _, parts = loss(probs.detach(), torch.rand(3, 5), torch.tensor([0, 0, 2]))
+    torch.testing.assert_close(parts["anchor_loss"], -(
+        probs[0, 0].log() + probs[1, 0].log() + probs[2, 2].log()).detach()
+        / 3)

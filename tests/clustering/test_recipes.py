@@ -72,16 +72,17 @@ def test_warm_start_recipe_beats_a_constant_clustering(tmp_path, mnist_dir):
     assert scores.acc > majority + 0.3, scores.acc  # 700 digits, 7 epochs
 
 
-@pytest.mark.slow  # ~60 s on 2 cores
-def test_conv_consistency_recipe_beats_its_start_and_a_constant(tmp_path):
+@pytest.mark.slow  # ~60 s each on 2 cores
+@pytest.mark.parametrize("recipe", ["umap-conv-consistency",
+                                    "umap-conv-self-labelling"])
+def test_conv_recipe_beats_its_start_and_a_constant(tmp_path, recipe):
     from moevae.clustering.scores import clustering_accuracy
     from tests.support.helpers import write_mnist_idx
     folder = write_mnist_idx(tmp_path / "mnist", train=2700, test=300)
     run = tmp_path / "r"
-    assert train_cli.main(["--recipe", "umap-conv-consistency", "--epochs",
-                           "20", "--board", "off", "--seed", "0",
-                           "--datasetdir", str(folder), "--run-dir",
-                           str(run)]) == 0
+    assert train_cli.main(["--recipe", recipe, "--epochs", "20", "--board",
+                           "off", "--seed", "0", "--datasetdir", str(folder),
+                           "--run-dir", str(run)]) == 0
     data = fetch_minst(str(folder))
     labels = pd.read_csv(data.metadata_path, sep="\t")["label"].to_numpy()
     start = clustering_accuracy(labels, pd.read_csv(
@@ -100,7 +101,13 @@ def test_conv_consistency_recipe_beats_its_start_and_a_constant(tmp_path):
     ({"partition": "pca"}, "partition='pca': expected"),
     ({"gate": "cnn"}, "gate='cnn': expected"),
     ({"consistency_weight": 1.0, "responsibilities": True},
-     "consistency_weight=1.0: expected 0 with responsibilities=True")])
+     "consistency_weight=1.0: expected 0 with responsibilities=True"),
+    ({"self_labelling": True, "kept_anchor_weight": 1.0},  # an MLP gate
+     "self_labelling=True: expected False unless gate='conv'"),
+    ({"self_labelling": True, "gate": "conv"},  # no anchor to relabel
+     "self_labelling=True: expected False unless"),
+    ({"self_labelling": True, "gate": "conv", "kept_anchor_weight": 1.0,
+      "responsibilities": True}, "self_labelling=True: expected False")])
 def test_a_recipe_with_an_unknown_part_is_refused(settings, message):
     from moevae.clustering.recipes import Recipe
     with pytest.raises(MoEVAEError, match=message):
@@ -112,4 +119,12 @@ def test_the_anchored_consistency_recipe_keeps_both_terms():
     loss = recipe.build_loss()
     assert loss.kept_anchor_weight == 100.0
     assert loss.consistency_weight == 100.0
+    assert recipe.build_model().clean_probs  # the unmoved pass is run
+
+
+def test_the_self_labelling_recipe_relabels_its_kept_anchor():
+    recipe = get_recipe("umap-conv-self-labelling")
+    loss = recipe.build_loss()
+    assert loss.self_labelling and loss.kept_anchor_weight == 100.0
+    assert loss.consistency_weight == 0.0
     assert recipe.build_model().clean_probs  # the unmoved pass is run

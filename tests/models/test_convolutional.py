@@ -91,7 +91,7 @@ def test_no_per_expert_layout(model):
                   if make().gate == "conv")
     assert conv == ["umap-conv-anchored", "umap-conv-anchored-consistency",
                     "umap-conv-consistency", "umap-conv-em",
-                    "umap-conv-manager"]
+                    "umap-conv-manager", "umap-conv-self-labelling"]
     for name in conv:
         with pytest.raises(MoEVAEError,
                            match=f"layout='per-expert'.*{name}"):
