@@ -44,6 +44,23 @@ logger = logging.getLogger("moevae")
 Scheduler = torch.optim.lr_scheduler.LRScheduler  # ReduceLROnPlateau too
 
 
+def check_batch_size(rows: int, batch_size: int, drop_last: bool,
+                     fold: int) -> None:
+    """Refuse a fold that drop_last leaves without a batch; say (a
+    warning) when one batch, smaller than asked, holds a fold's whole
+    training set. Raises MoEVAEValueError."""
+    if rows >= batch_size:
+        return
+    if drop_last:
+        raise MoEVAEValueError(
+            f"batch_size={batch_size} with drop_last=True: fold {fold}'s "
+            f"{rows} training rows make no full batch; expected a batch "
+            f"size of at most {rows}, or drop_last=False")
+    logger.warning("batch_size=%d is more than fold %d's %d training rows: "
+                   "each epoch trains one batch of %d", batch_size, fold,
+                   rows, rows)
+
+
 @dataclass
 class Run:
     """What one ``training()`` call was asked for and where it stands.
@@ -90,19 +107,20 @@ class Run:
         if not isinstance(with_validation, bool):
             raise bad_value("with_validation", with_validation, "True/False")
         folds = fold_list(manager, fold_index)
+        batch_size = getattr(manager, "batch_size", 1)
+        drop_last = bool(getattr(manager, "data_loader_kwargs", {}).get(
+            "drop_last", False))
         for fold in folds:
-            if not len(manager["train"][fold]):
+            rows = len(manager["train"][fold])
+            if not rows:
                 raise MoEVAEValueError(f"fold {fold}'s training set is empty")
+            check_batch_size(rows, batch_size, drop_last, fold)
             if with_validation and not len(manager["validation"][fold]):
                 raise MoEVAEValueError(
                     f"with_validation=True but fold {fold}'s validation set "
                     "is empty: pass with_validation=False, or build the "
                     "DataManager with validation data")
-            distributed.check_shares(
-                len(manager["train"][fold]),
-                getattr(manager, "batch_size", 1),
-                bool(getattr(manager, "dataloader_kwargs", {}).get(
-                    "drop_last", False)), fold)
+            distributed.check_shares(rows, batch_size, drop_last, fold)
         if scheduler is not None and not hasattr(scheduler, "step"):
             raise bad_value("scheduler", scheduler, "None or a torch "
                             "learning-rate scheduler")

@@ -401,3 +401,53 @@ def test_a_refused_checkpoint_leaves_the_interface_as_it_was(tmp_path):
         train(net, tmp_path, 2, resume=True)
     assert all(torch.equal(before[k], v)
                for k, v in net.model.state_dict().items())
+
+
+def plan(manager, distributed=None):
+    from moevae.training.distributed import Distributed
+    from moevae.training.run import Run
+    model = torch.nn.Linear(2, 1)
+    return Run.plan(model, torch.optim.SGD(model.parameters(), lr=0.1),
+                    torch.device("cpu"), distributed or Distributed(),
+                    manager, nb_epochs=1, checkpointdir=None,
+                    fold_index=None, scheduler=None, with_validation=False,
+                    save_after_epochs=1, resume=False)
+
+
+def test_the_shares_check_reads_the_data_managers_drop_last():
+    """61 rows in batches of 20 on 3 processes: the last batch of 1 row
+    is refused, unless drop_last=True skips it."""
+    from moevae.training.distributed import Distributed
+    three = Distributed(rank=0, local_rank=0, world_size=3)
+    rows = np.zeros((61, 3), np.float32)
+    kept = DataManager.from_numpy(train_inputs=rows, train_outputs=rows,
+                                  batch_size=20)
+    with pytest.raises(MoEVAEValueError, match="a last batch of 1 row"):
+        plan(kept, three)
+    dropped = DataManager.from_numpy(train_inputs=rows, train_outputs=rows,
+                                     batch_size=20, drop_last=True)
+    assert plan(dropped, three).nb_epochs == 1
+
+
+def test_drop_last_with_no_full_batch_is_refused_before_any_batch():
+    rows = np.zeros((48, 3), np.float32)
+    manager = DataManager.from_numpy(train_inputs=rows, train_outputs=rows,
+                                     batch_size=64, drop_last=True)
+    net = interface()
+    batches = []
+    net.add_observer("before_batch", batches.append)
+    with pytest.raises(MoEVAEValueError, match=(
+            r"^batch_size=64 with drop_last=True: fold 0's 48 training rows "
+            r"make no full batch; expected a batch size of at most 48")):
+        train(net, None, 1, manager=manager)
+    assert batches == []
+
+
+def test_a_batch_larger_than_the_training_set_is_said_once(caplog):
+    manager = data(batch_size=64)  # 48 rows: one batch of 48 an epoch
+    with caplog.at_level(logging.WARNING, logger="moevae"):
+        train(interface(), None, 2, manager=manager)
+    said = [record.getMessage() for record in caplog.records
+            if "batch_size=64" in record.getMessage()]
+    assert said == ["batch_size=64 is more than fold 0's 48 training rows: "
+                    "each epoch trains one batch of 48"]
