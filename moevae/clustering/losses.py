@@ -53,7 +53,7 @@ class WarmStartLoss(ManagerLoss):
             return combined, dict(parts, anchor_loss=torch.zeros_like(
                 combined))
         if self.self_labelling and not warm:
-            partition = self.relabel(partition)
+            partition = self.relabel(partition, probs)
         anchor = torch.nn.functional.nll_loss(log_probabilities(probs),
                                               partition)
         if warm:
@@ -61,21 +61,23 @@ class WarmStartLoss(ManagerLoss):
             combined = (losses * chosen).sum(dim=1).mean()
         return combined + weight * anchor, dict(parts, anchor_loss=anchor)
 
-    def relabel(self, partition: torch.Tensor) -> torch.Tensor:
+    def relabel(self, partition: torch.Tensor, probs: torch.Tensor
+                ) -> torch.Tensor:
         """(B,) int64 labels: the partition, except where the manager's
-        probability for the unmoved image (``clean_probs``) is at least
-        ``confidence``: there, its most probable expert.
+        probability is at least ``confidence``: there, its most probable
+        expert.
 
+        The manager's probabilities are those for the unmoved images
+        (``clean_probs``) when the model gives them, else ``probs`` (B, K)
+        themselves, detached (no second pass of the manager).
         Self-labelling (SCAN, Van Gansbeke et al., 2020, section 3.3)
         kept on the start: an image the manager is unsure of keeps its
         start label, so the manager corrects the start where it has
-        learnt better and cannot drift where it has not. Without
-        ``clean_probs`` (eval mode) the partition is returned unchanged.
+        learnt better and cannot drift where it has not.
         """
         clean = require_layer_outputs(self.layer_outputs).get("clean_probs")
-        if clean is None:
-            return partition
-        confidence, own = clean.max(dim=1)
+        source = probs.detach() if clean is None else clean
+        confidence, own = source.max(dim=1)
         return torch.where(confidence >= self.confidence, own, partition)
 
     def consistency(self, probs: torch.Tensor) -> torch.Tensor:

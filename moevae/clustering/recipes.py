@@ -64,13 +64,12 @@ class Recipe:
             raise bad_value("consistency_weight", self.consistency_weight,
                             "0 with responsibilities=True (the EM loss has "
                             "no consistency term)")
-        if self.self_labelling and not (self.gate == "conv" and
-                                        self.kept_anchor_weight > 0 and
+        if self.self_labelling and not (self.kept_anchor_weight > 0 and
                                         not self.responsibilities):
             raise bad_value("self_labelling", self.self_labelling,
-                            "False unless gate='conv', kept_anchor_weight > "
-                            "0 and responsibilities=False (it relabels the "
-                            "kept anchor with the convolutional manager)")
+                            "False unless kept_anchor_weight > 0 and "
+                            "responsibilities=False (it relabels the kept "
+                            "anchor)")
 
     def build_model(self, layout: str = "fused") -> "torch.nn.Module":
         """The fused model (default) or the seed's per-expert modules."""
@@ -99,7 +98,7 @@ class Recipe:
     @property
     def needs_clean_probs(self) -> bool:
         """True when the loss reads the manager on the unmoved images."""
-        return self.consistency_weight > 0 or self.self_labelling
+        return self.consistency_weight > 0
 
     @property
     def needs_partition(self) -> bool:
@@ -160,7 +159,8 @@ RECIPES: Dict[str, Callable[[], Recipe]] = {
         name="umap-conv-anchored-consistency", warm_start_epochs=5,
         gate="conv", kept_anchor_weight=100.0, consistency_weight=100.0),
     # ... kept on the start relabelled by the manager where it is
-    # confident (self-labelling): it corrects the start, never drifts far
+    # confident (self-labelling, no second pass): it corrects the start
+    # and cannot drift far from it
     "umap-conv-self-labelling": lambda: Recipe(
         name="umap-conv-self-labelling", warm_start_epochs=5, gate="conv",
         kept_anchor_weight=100.0, self_labelling=True),

@@ -60,8 +60,8 @@ def test_self_labelling_relabels_only_where_the_manager_is_confident():
     """Three images, start labels [0, 0, 2], confidence 0.9. Unmoved-image
     probabilities: image 0 sure of 1 (0.95: relabelled 1), image 1 unsure
     (0.6 for 0, 0.4 for 1: keeps 0), image 2 sure of its own start label. The
-    kept anchor (x 2) is then -(log p01 + log p10 + log p22) / 3, and its
-    gradient on the logits 2 (softmax - one-hot(target)) / 3."""
+    anchor term (weighted x 2 in the loss) is then -(log p01 + log p10 +
+    log p22) / 3, and its gradient on the logits (softmax - one-hot) / 3."""
     loss = WarmStartLoss(warm_epochs=1, kept_anchor_weight=2.0,
                          confidence=0.9, self_labelling=True)
     outputs = _outputs(batch=3)
@@ -86,10 +86,16 @@ def test_self_labelling_relabels_only_where_the_manager_is_confident():
     torch.testing.assert_close(parts["anchor_loss"], -(
         probs[0, 0].log() + probs[1, 0].log() + probs[2, 2].log()).detach()
         / 3)
-    # and without the unmoved pass (eval mode) too
+    # without the unmoved pass the manager's own (moved) probabilities
+    # relabel: [0, 5, 0] gives 0.987 for expert 1, above 0.9
     del outputs["clean_probs"]
     loss.set_epoch(type("S", (), {"epoch": 1})())
-    _, parts = loss(probs.detach(), torch.rand(3, 5), torch.tensor([0, 0, 2]))
+    logits = torch.tensor([[0.0, 5.0, 0.0], [2.0, 0.0, 1.0],
+                           [0.0, 0.0, 0.0]], requires_grad=True)
+    probs = torch.softmax(logits, 1)
+    assert probs[0, 1] > 0.9 and probs[1:].max() < 0.9
+    _, parts = loss(probs, torch.rand(3, 5), torch.tensor([0, 0, 2]))
     torch.testing.assert_close(parts["anchor_loss"], -(
-        probs[0, 0].log() + probs[1, 0].log() + probs[2, 2].log()).detach()
-        / 3)
+        probs[0, 1].log() + probs[1, 0].log() + probs[2, 2].log()) / 3)
+    parts["anchor_loss"].backward()  # the target itself carries no gradient
+    torch.testing.assert_close(logits.grad, (probs.detach() - target) / 3)
