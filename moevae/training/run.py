@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ContextManager, Dict, List, Optional, Tuple
 
-import numpy as np
 import torch
 
 from ..datasets import DataManager
@@ -35,6 +34,7 @@ from ..history import History
 from .checkpoint import Checkpointer, checkpoint_name
 from .compatibility import check_compatible, fingerprint
 from .distributed import Distributed
+from .folds import checked_folds
 from .hyperparameters import apply_changed_groups, group_settings, scheduler_settings
 from .loading import load_model_state
 from .rng import rng_states, set_rng_states
@@ -42,23 +42,6 @@ from .totals import EpochTotals
 
 logger = logging.getLogger("moevae")
 Scheduler = torch.optim.lr_scheduler.LRScheduler  # ReduceLROnPlateau too
-
-
-def check_batch_size(rows: int, batch_size: int, drop_last: bool,
-                     fold: int) -> None:
-    """Refuse a fold that drop_last leaves without a batch; say (a
-    warning) when one batch, smaller than asked, holds a fold's whole
-    training set. Raises MoEVAEValueError."""
-    if rows >= batch_size:
-        return
-    if drop_last:
-        raise MoEVAEValueError(
-            f"batch_size={batch_size} with drop_last=True: fold {fold}'s "
-            f"{rows} training rows make no full batch; expected a batch "
-            f"size of at most {rows}, or drop_last=False")
-    logger.warning("batch_size=%d is more than fold %d's %d training rows: "
-                   "each epoch trains one batch of %d", batch_size, fold,
-                   rows, rows)
 
 
 @dataclass
@@ -106,21 +89,8 @@ class Run:
         check_positive_int("save_after_epochs", save_after_epochs)
         if not isinstance(with_validation, bool):
             raise bad_value("with_validation", with_validation, "True/False")
-        folds = fold_list(manager, fold_index)
-        batch_size = getattr(manager, "batch_size", 1)
-        drop_last = bool(getattr(manager, "data_loader_kwargs", {}).get(
-            "drop_last", False))
-        for fold in folds:
-            rows = len(manager["train"][fold])
-            if not rows:
-                raise MoEVAEValueError(f"fold {fold}'s training set is empty")
-            check_batch_size(rows, batch_size, drop_last, fold)
-            if with_validation and not len(manager["validation"][fold]):
-                raise MoEVAEValueError(
-                    f"with_validation=True but fold {fold}'s validation set "
-                    "is empty: pass with_validation=False, or build the "
-                    "DataManager with validation data")
-            distributed.check_shares(rows, batch_size, drop_last, fold)
+        folds = checked_folds(manager, fold_index, with_validation,
+                              distributed)
         if scheduler is not None and not hasattr(scheduler, "step"):
             raise bad_value("scheduler", scheduler, "None or a torch "
                             "learning-rate scheduler")
@@ -371,16 +341,3 @@ class Run:
                                       val_loss)
         self.distributed.barrier()
         return path
-
-
-def fold_list(manager: DataManager, fold_index: Optional[int]) -> List[int]:
-    count = len(manager["train"])
-    if count == 0:
-        raise MoEVAEValueError("the DataManager has no training set")
-    if fold_index is None:
-        return list(range(count))
-    if isinstance(fold_index, bool) or not isinstance(
-            fold_index, (int, np.integer)) or not 0 <= fold_index < count:
-        raise bad_value("fold_index", fold_index,
-                        f"None or an integer in [0, {count})")
-    return [int(fold_index)]

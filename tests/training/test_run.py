@@ -403,32 +403,6 @@ def test_a_refused_checkpoint_leaves_the_interface_as_it_was(tmp_path):
                for k, v in net.model.state_dict().items())
 
 
-def plan(manager, distributed=None):
-    from moevae.training.distributed import Distributed
-    from moevae.training.run import Run
-    model = torch.nn.Linear(2, 1)
-    return Run.plan(model, torch.optim.SGD(model.parameters(), lr=0.1),
-                    torch.device("cpu"), distributed or Distributed(),
-                    manager, nb_epochs=1, checkpointdir=None,
-                    fold_index=None, scheduler=None, with_validation=False,
-                    save_after_epochs=1, resume=False)
-
-
-def test_the_shares_check_reads_the_data_managers_drop_last():
-    """61 rows in batches of 20 on 3 processes: the last batch of 1 row
-    is refused, unless drop_last=True skips it."""
-    from moevae.training.distributed import Distributed
-    three = Distributed(rank=0, local_rank=0, world_size=3)
-    rows = np.zeros((61, 3), np.float32)
-    kept = DataManager.from_numpy(train_inputs=rows, train_outputs=rows,
-                                  batch_size=20)
-    with pytest.raises(MoEVAEValueError, match="a last batch of 1 row"):
-        plan(kept, three)
-    dropped = DataManager.from_numpy(train_inputs=rows, train_outputs=rows,
-                                     batch_size=20, drop_last=True)
-    assert plan(dropped, three).nb_epochs == 1
-
-
 def test_drop_last_with_no_full_batch_is_refused_before_any_batch():
     rows = np.zeros((48, 3), np.float32)
     manager = DataManager.from_numpy(train_inputs=rows, train_outputs=rows,

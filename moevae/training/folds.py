@@ -1,0 +1,69 @@
+"""Which folds a ``training()`` call trains, checked against the data
+before any batch runs."""
+import logging
+from typing import List, Optional
+
+import numpy as np
+
+from ..datasets import DataManager
+from ..errors import MoEVAEValueError, bad_value
+from .distributed import Distributed
+
+logger = logging.getLogger("moevae")
+
+
+def checked_folds(manager: DataManager, fold_index: Optional[int],
+                  with_validation: bool, distributed: Distributed
+                  ) -> List[int]:
+    """The folds to train (all, or ``fold_index`` alone), each with rows
+    for its batches and, when asked, a validation set.
+
+    Raises MoEVAEValueError in one line; nothing is changed.
+    """
+    folds = fold_list(manager, fold_index)
+    batch_size = getattr(manager, "batch_size", 1)
+    drop_last = bool(getattr(manager, "data_loader_kwargs", {}).get(
+        "drop_last", False))
+    for fold in folds:
+        rows = len(manager["train"][fold])
+        if not rows:
+            raise MoEVAEValueError(f"fold {fold}'s training set is empty")
+        check_batch_size(rows, batch_size, drop_last, fold)
+        if with_validation and not len(manager["validation"][fold]):
+            raise MoEVAEValueError(
+                f"with_validation=True but fold {fold}'s validation set "
+                "is empty: pass with_validation=False, or build the "
+                "DataManager with validation data")
+        distributed.check_shares(rows, batch_size, drop_last, fold)
+    return folds
+
+
+def fold_list(manager: DataManager, fold_index: Optional[int]) -> List[int]:
+    """Every fold's index, or ``fold_index`` alone once checked."""
+    count = len(manager["train"])
+    if count == 0:
+        raise MoEVAEValueError("the DataManager has no training set")
+    if fold_index is None:
+        return list(range(count))
+    if isinstance(fold_index, bool) or not isinstance(
+            fold_index, (int, np.integer)) or not 0 <= fold_index < count:
+        raise bad_value("fold_index", fold_index,
+                        f"None or an integer in [0, {count})")
+    return [int(fold_index)]
+
+
+def check_batch_size(rows: int, batch_size: int, drop_last: bool,
+                     fold: int) -> None:
+    """Refuse a fold that drop_last leaves without a batch; say (a
+    warning) when one batch, smaller than asked, holds a fold's whole
+    training set. Raises MoEVAEValueError."""
+    if rows >= batch_size:
+        return
+    if drop_last:
+        raise MoEVAEValueError(
+            f"batch_size={batch_size} with drop_last=True: fold {fold}'s "
+            f"{rows} training rows make no full batch; expected a batch "
+            f"size of at most {rows}, or drop_last=False")
+    logger.warning("batch_size=%d is more than fold %d's %d training rows: "
+                   "each epoch trains one batch of %d", batch_size, fold,
+                   rows, rows)
