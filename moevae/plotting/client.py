@@ -18,8 +18,9 @@ import numpy as np
 import visdom
 
 from ..server.names import check_env_name
+from .calls import Call
 from .journal import DEFAULT_MAX_POINTS, Journal
-from .sender import Call, Sender
+from .sender import Sender
 from .transport import Transport
 
 PLOT_METHODS = ("line", "scatter", "images", "image", "text", "bar",
