@@ -1,4 +1,5 @@
-"""The torch DataLoader options a DataManager takes, checked up front.
+"""The torch DataLoader options, the sampler and the transforms a
+DataManager takes, checked up front.
 
 The batch-order options (drop_last, shuffle, generator) apply to both
 batching paths; the worker options (num_workers, pin_memory...) run the
@@ -7,10 +8,10 @@ are refused: moevae draws and collates the batches itself.
 """
 import inspect
 import math
-from typing import Any, Dict
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Sampler, TensorDataset
 
 from ..errors import (
     MoEVAEValueError,
@@ -93,3 +94,36 @@ def _check_worker_options(workers: Dict[str, Any]) -> None:
     if not isinstance(device, str):
         raise bad_type("pin_memory_device", device, "a device name such as "
                        "'cuda'")
+
+
+SAMPLERS = (None, "random", "weighted_random")
+
+
+def check_sampler(sampler: Any, stratify_label: Optional[str]) -> Any:
+    """None, 'random', 'weighted_random' (with a stratify_label) or a
+    torch Sampler class. Raises MoEVAEValueError."""
+    if inspect.isclass(sampler) and issubclass(sampler, Sampler):
+        return sampler
+    if sampler not in SAMPLERS:
+        raise bad_value("sampler", sampler, "None, 'random', "
+                        "'weighted_random' or a torch Sampler class")
+    if sampler == "weighted_random" and stratify_label is None:
+        raise bad_value("sampler", sampler,
+                        "a stratify_label too (the weights come from it)")
+    return sampler
+
+
+def check_transforms(name: str, transforms: Optional[Sequence[Callable]]
+                     ) -> List[Callable]:
+    """The transforms as a list of callables (none: []). Raises
+    MoEVAETypeError."""
+    if transforms is None:
+        return []
+    if (callable(transforms) or isinstance(transforms, (str, bytes)) or
+            not hasattr(transforms, "__iter__")):
+        raise bad_type(name, transforms, "a list of callables")
+    transforms = list(transforms)
+    for transform in transforms:
+        if not callable(transform):
+            raise bad_type(name, transform, "a list of callables")
+    return transforms

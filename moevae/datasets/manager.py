@@ -8,15 +8,13 @@ transforms run once on the whole array and batches are drawn by index
 """
 import inspect
 import logging
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
-from torch.utils.data import Sampler
 
 from ..errors import (
     MoEVAEValueError,
-    bad_type,
     bad_value,
     check_fraction,
     check_positive_int,
@@ -29,14 +27,18 @@ from .arrays import (
     patch_grid,
     split_transforms,
 )
-from .loader_options import WORKER_OPTIONS, check_dataloader_kwargs
+from .loader_options import (
+    WORKER_OPTIONS,
+    check_dataloader_kwargs,
+    check_sampler,
+    check_transforms,
+)
 from .loaders import BatchLoader, TensorData
 from .rows import row_mask
 from .sources import ArraySource, load_source
 from .splits import split_indices
 
 logger = logging.getLogger("moevae")
-SAMPLERS = (None, "random", "weighted_random")
 TENSOR_BATCHING_MAX_BYTES = 4 * 2 ** 30
 # pynet's DataManager arguments that only mean something for one array
 # split by the manager, not for from_numpy's sets: their defaults
@@ -96,13 +98,13 @@ class DataManager:
                  continuous_labels: bool = False, sample_size: float = 1,
                  in_memory: Optional[bool] = None, **dataloader_kwargs: Any):
         self.batch_size = check_positive_int("batch_size", batch_size)
-        self.sampler = _check_sampler(sampler, stratify_label)
+        self.sampler = check_sampler(sampler, stratify_label)
         self.continuous_labels = bool(continuous_labels)
         self.add_input = bool(add_input)
         self.data_loader_kwargs = check_dataloader_kwargs(dataloader_kwargs)
         self._check_shuffle()
         self.patch_size = patch_size
-        transforms = [_check_transforms(name, value) for name, value in (
+        transforms = [check_transforms(name, value) for name, value in (
             ("input_transforms", input_transforms),
             ("output_transforms", output_transforms),
             ("data_augmentation_transforms", data_augmentation_transforms))]
@@ -347,29 +349,3 @@ def _refuse_split_args(given: Dict[str, Any]) -> None:
         if given[name] is not default and given[name] != default:
             raise bad_value(name, given[name], f"{default!r} when "
                             "input_path is a dict of sets (not split)")
-
-
-def _check_sampler(sampler: Any, stratify_label: Optional[str]) -> Any:
-    if inspect.isclass(sampler) and issubclass(sampler, Sampler):
-        return sampler
-    if sampler not in SAMPLERS:
-        raise bad_value("sampler", sampler, "None, 'random', "
-                        "'weighted_random' or a torch Sampler class")
-    if sampler == "weighted_random" and stratify_label is None:
-        raise bad_value("sampler", sampler,
-                        "a stratify_label too (the weights come from it)")
-    return sampler
-
-
-def _check_transforms(name: str, transforms: Optional[Sequence[Callable]]
-                      ) -> List[Callable]:
-    if transforms is None:
-        return []
-    if (callable(transforms) or isinstance(transforms, (str, bytes)) or
-            not hasattr(transforms, "__iter__")):
-        raise bad_type(name, transforms, "a list of callables")
-    transforms = list(transforms)
-    for transform in transforms:
-        if not callable(transform):
-            raise bad_type(name, transform, "a list of callables")
-    return transforms
