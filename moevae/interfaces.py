@@ -38,7 +38,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .datasets import DataManager
-from .datasets.arrays import DataItem, SetItem
+from .datasets.arrays import DataItem
 from .datasets.loaders import BatchLoader
 from .errors import (
     NonFiniteLossError,
@@ -56,6 +56,7 @@ from .training import prediction
 from .training.allocator import keep_freed_memory as tune_malloc
 from .training.devices import resolve_device
 from .training.distributed import Distributed, restarted_by_torchrun
+from .training.folds import fold_loaders
 from .training.loading import load_pretrained
 from .training.optimizers import optimizer_for
 from .training.precision import check_precision, precision_flags
@@ -224,8 +225,8 @@ class DeepLearningInterface(Observable):
                 resume_at(where["fold"], where["epoch"])
             for fold in run.folds_to_train():
                 start = run.enter_fold(fold)
-                loaders = self._fold_loaders(manager, fold,
-                                             run.with_validation)
+                loaders = fold_loaders(manager, fold, run.with_validation,
+                                       self.device, self.distributed)
                 first, partial = run.position_in_fold(start, loaders.train)
                 for epoch in range(first, run.nb_epochs):
                     self._train_epoch(run, loaders, fold, epoch, partial,
@@ -345,22 +346,6 @@ class DeepLearningInterface(Observable):
         if predictions:
             report["val_pred"] = torch.cat(predictions).cpu().numpy()
         return report
-
-    def _fold_loaders(self, manager: DataManager, fold: int,
-                      with_validation: bool) -> SetItem:
-        """The fold's loaders, their data on the training device; under
-        torchrun one epoch order for all and a share of it for each rank."""
-        loaders = manager.get_dataloader(
-            train=True, validation=with_validation, fold_index=fold)
-        for loader in (loaders.train, loaders.validation):
-            if hasattr(loader, "to"):
-                loader.to(self.device)
-        if self.distributed.active:
-            train = loaders.train
-            train.generator.set_state(self.distributed.same_as_main(
-                train.generator.get_state()))
-            train.shard(self.distributed.rank, self.distributed.world_size)
-        return loaders
 
     # -- pynet's test and testing: the same pass, without gradients --------
     def test(self, loader: Loader, with_logit: bool = False,

@@ -1,11 +1,13 @@
 """Which folds a ``training()`` call trains, checked against the data
-before any batch runs."""
+before any batch runs, and each fold's loaders."""
 import logging
 from typing import List, Optional
 
 import numpy as np
+import torch
 
 from ..datasets import DataManager
+from ..datasets.arrays import SetItem
 from ..errors import MoEVAEValueError, bad_value
 from .distributed import Distributed
 
@@ -67,3 +69,20 @@ def check_batch_size(rows: int, batch_size: int, drop_last: bool,
     logger.warning("batch_size=%d is more than fold %d's %d training rows: "
                    "each epoch trains one batch of %d", batch_size, fold,
                    rows, rows)
+
+
+def fold_loaders(manager: DataManager, fold: int, with_validation: bool,
+                 device: torch.device, distributed: Distributed) -> SetItem:
+    """The fold's loaders, their data on the training device; under
+    torchrun one epoch order for all and a share of it for each rank."""
+    loaders = manager.get_dataloader(
+        train=True, validation=with_validation, fold_index=fold)
+    for loader in (loaders.train, loaders.validation):
+        if hasattr(loader, "to"):
+            loader.to(device)
+    if distributed.active:
+        train = loaders.train
+        train.generator.set_state(distributed.same_as_main(
+            train.generator.get_state()))
+        train.shard(distributed.rank, distributed.world_size)
+    return loaders

@@ -3,6 +3,7 @@ import logging
 
 import numpy as np
 import pytest
+import torch
 
 from moevae.datasets import DataManager
 from moevae.errors import MoEVAEValueError
@@ -60,3 +61,13 @@ def test_drop_last_leaving_no_batch_is_refused():
             r"drop_last=False$")):
         check_batch_size(63, 64, True, fold=2)
 
+
+
+def test_a_folds_loaders_hold_its_rows_once_each():
+    from moevae.training.folds import fold_loaders
+    loaders = fold_loaders(data(batch_size=8), 0, True, torch.device("cpu"),
+                           Distributed())
+    ids = sorted(int(row) for item in loaders.train
+                 for row in item.inputs[:, 0])
+    assert ids == list(range(48))  # column 0 is each row's id
+    assert sum(len(item.inputs) for item in loaders.validation) == 16
