@@ -19,7 +19,8 @@ is resumed.
 
     python experiments/clustering_study.py --recipes pynet-example umap-warm-start
         --seeds 5 --epochs 20 [--datasetdir DIR] [--folder runs/study]
-        [--out results.json] [-- more `moevae train` flags]
+        [--out results.json] [--rst docs/guide/tables/NAME.rst]
+        [-- more `moevae train` flags]
 """
 import argparse
 import json
@@ -110,25 +111,50 @@ def mean_std(runs, name: str) -> str:
     return f"{np.mean(values):.3f} +- {np.std(values):.3f}"
 
 
-def table(results: dict, images: int, epochs: int) -> str:
-    lines = [f"{images:,} images, {epochs} epochs, seeds "
-             f"0-{max(len(r) for r in results.values()) - 1}, on "
-             f"{machine()}:", "",
-             "| recipe | start partition ACC | ACC | NMI | ARI | smallest "
-             "expert share | runs with an expert under 2% | time per run "
-             "(median) |",
-             "|---|---|---|---|---|---|---|---|"]
+HEADER = ("recipe", "start partition ACC", "ACC", "NMI", "ARI",
+          "smallest expert share", "runs with an expert under 2%",
+          "time per run (median)")
+
+
+def caption(results: dict, images: int, epochs: int) -> str:
+    return (f"{images:,} images, {epochs} epochs, seeds "
+            f"0-{max(len(r) for r in results.values()) - 1}, on "
+            f"{machine()}:")
+
+
+def rows(results: dict) -> list:
+    """One row of cells (text) per recipe, in HEADER's order."""
+    lines = []
     for recipe, runs in results.items():
         start = (mean_std(runs, "start_acc") if runs[0]["start_acc"]
             is not None else "-")
         smallest = min(min(run["usage"]) for run in runs)
         collapsed = sum(run["collapsed"] > 0 for run in runs)
-        lines.append(
-            f"| `{recipe}` | {start} | {mean_std(runs, 'acc')} | "
-            f"{mean_std(runs, 'nmi')} | {mean_std(runs, 'ari')} | "
-            f"{smallest:.1%} | {collapsed} of {len(runs)} | "
-            f"{np.median([run['seconds'] for run in runs]):.0f} s |")
+        lines.append([f"`{recipe}`", start, mean_std(runs, "acc"),
+                      mean_std(runs, "nmi"), mean_std(runs, "ari"),
+                      f"{smallest:.1%}", f"{collapsed} of {len(runs)}",
+                      f"{np.median([run['seconds'] for run in runs]):.0f} s"])
+    return lines
+
+
+def table(results: dict, images: int, epochs: int) -> str:
+    """The README's table, in Markdown."""
+    lines = [caption(results, images, epochs), "",
+             "| " + " | ".join(HEADER) + " |",
+             "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows(results)]
     return "\n".join(lines)
+
+
+def rst_table(results: dict, images: int, epochs: int) -> str:
+    """The same table as the documentation includes it (a list-table)."""
+    lines = [caption(results, images, epochs), "", ".. list-table::",
+             "   :header-rows: 1", ""]
+    for row in [list(HEADER)] + rows(results):
+        row = [cell.replace("`", "``") for cell in row]
+        lines.append(f"   * - {row[0]}")
+        lines += [f"     - {cell}" for cell in row[1:]]
+    return "\n".join(lines) + "\n"
 
 
 def machine() -> str:
@@ -145,7 +171,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=positive_int, default=20)
     parser.add_argument("--datasetdir", default="~/.cache/moevae/mnist")
     parser.add_argument("--folder", type=Path, default=Path("runs/study"))
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("--out", type=Path, help="every run's scores, JSON")
+    parser.add_argument("--rst", type=Path, help="the table as the "
+                        "documentation includes it (docs/guide/tables/)")
     parser.add_argument("extra", nargs="*", help="more `moevae train` flags")
     args = parser.parse_args()
     for flag in args.extra:
@@ -170,6 +198,8 @@ def main() -> None:
                   f"smallest expert {min(result['usage']):.1%} "
                   f"({result['seconds']:.0f} s)", flush=True)
     print(table(results, len(labels), args.epochs))
+    if args.rst:
+        args.rst.write_text(rst_table(results, len(labels), args.epochs))
     if args.out:
         args.out.write_text(json.dumps({"epochs": args.epochs,
                                         "images": len(labels),

@@ -33,8 +33,13 @@ def test_study_prints_the_table_and_reuses_finished_runs(tmp_path,
     runs = json.loads((tmp_path / "out.json").read_text())["runs"]["pynet-example"]
     assert [run["seed"] for run in runs] == [0, 1]
     assert all(0 <= run["acc"] <= 1 for run in runs)
-    again = study(*flags)  # finished runs are read back, not retrained
-    assert again.returncode == 0
+    again = study(*flags, "--rst", str(tmp_path / "table.rst"))
+    assert again.returncode == 0  # finished runs read back, not retrained
+    rst = (tmp_path / "table.rst").read_text().splitlines()
+    assert rst[0].startswith("700 images, 1 epochs, seeds 0-1, on ")
+    assert rst[2:6] == [".. list-table::", "   :header-rows: 1", "",
+                        "   * - recipe"]
+    assert "   * - ``pynet-example``" in rst
     assert "moevae train" not in again.stdout
     assert again.stdout.splitlines() == [
         line for line in lines if not line.startswith("moevae train")]
@@ -65,3 +70,23 @@ def test_study_refuses_bad_arguments_in_one_line(tmp_path, flags, message):
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "s").exists()
+
+
+def test_the_documentation_table_is_a_list_table_of_the_same_cells():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("study", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    run = {"acc": 0.98, "nmi": 0.95, "ari": 0.96, "usage": [0.09, 0.11],
+           "collapsed": 0, "seconds": 300.0, "start_acc": 0.973}
+    results = {"umap-conv-self-labelling": [run, dict(run, acc=0.99,
+                                                       seconds=500.0)]}
+    lines = module.rst_table(results, 70000, 20).splitlines()
+    assert lines[0].startswith("70,000 images, 20 epochs, seeds 0-1, on ")
+    assert lines[-8:] == ["   * - ``umap-conv-self-labelling``",
+                          "     - 0.973 +- 0.000", "     - 0.985 +- 0.005",
+                          "     - 0.950 +- 0.000", "     - 0.960 +- 0.000",
+                          "     - 9.0%", "     - 0 of 2", "     - 400 s"]
+    assert module.table(results, 70000, 20).splitlines()[-1] == (
+        "| `umap-conv-self-labelling` | 0.973 +- 0.000 | 0.985 +- 0.005 | "
+        "0.950 +- 0.000 | 0.960 +- 0.000 | 9.0% | 0 of 2 | 400 s |")
