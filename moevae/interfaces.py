@@ -41,6 +41,7 @@ from .datasets import DataManager
 from .datasets.arrays import DataItem
 from .datasets.loaders import BatchLoader
 from .errors import (
+    MoEVAEValueError,
     NonFiniteLossError,
     TrainingInterrupted,
     bad_type,
@@ -258,6 +259,12 @@ class DeepLearningInterface(Observable):
         if stop.agreed(self.distributed, self.device, totals.batches,
                        at_end=True):
             self._interrupt(run, stop, loaders.train, fold, epoch, totals)
+        if not totals.batches:  # not one batch drawn, none skipped
+            raise MoEVAEValueError(
+                f"{desc}: the training loader gave no batch (batch_size="
+                f"{getattr(loaders.train, 'batch_size', '?')}, drop_last="
+                f"{getattr(loaders.train, 'drop_last', '?')}); expected a "
+                "sampler that draws at least one full batch")
         kept = totals.counted
         self.skipped_batches += totals.batches - kept
         if not kept:

@@ -349,3 +349,45 @@ def test_bf16_predictions_reach_numpy_in_validation_and_testing():
     y, X, y_true, loss, values = interface.testing(manager)
     assert y.dtype == np.float32 and y.shape == (8, 1)
     assert seen[0].dtype == np.float32
+
+
+def test_drop_last_never_shortens_validation_or_test(tmp_path):
+    """A validation (and test) set smaller than a batch, with drop_last:
+    every one of its rows is scored (it ended in KeyError: 'loss')."""
+    from tests.support.training import interface
+    x = np.random.default_rng(0).random((16, 3)).astype(np.float32)
+    manager = DataManager.from_numpy(
+        train_inputs=x[:8], train_outputs=x[:8, 1:2], validation_inputs=x[8:12],
+        validation_outputs=x[8:12, 1:2], test_inputs=x[12:],
+        test_outputs=x[12:, 1:2], batch_size=8, drop_last=True)
+    net = interface()
+    train, valid = net.training(manager, nb_epochs=1, with_validation=True)
+    assert len(valid.history) == 1
+    y, X, y_true, loss, _ = net.testing(manager)
+    assert len(y) == len(X) == 4 and loss is not None
+
+
+def test_a_sampler_that_draws_no_full_batch_is_named_not_called_nonfinite():
+    from torch.utils.data import Sampler
+
+    from tests.support.training import interface
+
+    class Half(Sampler):
+        def __init__(self, dataset):
+            self.count = len(dataset) // 2
+
+        def __iter__(self):
+            return iter(range(self.count))
+
+        def __len__(self):
+            return self.count
+
+    x = np.zeros((10, 3), np.float32)
+    manager = DataManager.from_numpy(train_inputs=x, train_outputs=x[:, :1],
+                                     batch_size=8, drop_last=True,
+                                     sampler=Half)
+    with pytest.raises(MoEVAEError, match=(
+            r"^fold 0 epoch 1/1: the training loader gave no batch "
+            r"\(batch_size=8, drop_last=True\); expected a sampler that "
+            r"draws at least one full batch$")):
+        interface().training(manager, nb_epochs=1, with_validation=False)

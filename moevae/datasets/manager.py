@@ -75,7 +75,8 @@ class DataManager:
     in_memory: tensor batching (None: whenever possible, False: pynet's
         per-sample path, True: required).
     dataloader_kwargs: torch DataLoader options. ``drop_last`` (skip a last
-        incomplete batch), ``shuffle`` (validation and test batches in random
+        incomplete training batch; unlike a torch DataLoader's, validation
+        and test keep every row), ``shuffle`` (validation and test batches in random
         order too; train too with sampler=None) and ``generator`` (seeds the
         batch order) apply to every path; worker options (num_workers,
         pin_memory...) run the per-sample path through a DataLoader.
@@ -237,7 +238,7 @@ class DataManager:
             if sampler is None and self.data_loader_kwargs.get("shuffle"):
                 sampler = "random"
             loaders["train"] = self._loader(
-                self.dataset["train"][fold_index], sampler)
+                self.dataset["train"][fold_index], sampler, training=True)
         if validation:
             loaders["validation"] = self._loader(
                 self.dataset["validation"][fold_index],
@@ -281,7 +282,8 @@ class DataManager:
                             f"{self.sampler!r} (torch: sampler and shuffle "
                             "are mutually exclusive)")
 
-    def _loader(self, dataset: ArrayDataset, sampler: Any) -> BatchLoader:
+    def _loader(self, dataset: ArrayDataset, sampler: Any,
+                training: bool = False) -> BatchLoader:
         weights = None
         if sampler == "weighted_random":
             weights = torch.as_tensor(
@@ -292,11 +294,13 @@ class DataManager:
         seed = None if generator is None else int(torch.randint(
             2 ** 62, (1,), generator=generator).item())
         options.pop("shuffle", None)
+        # a score on fewer rows than the set holds would be silently wrong
+        drop_last = training and bool(options.get("drop_last", False))
+        options.pop("drop_last", None)
         return BatchLoader(dataset, self.batch_size, sampler=sampler,
                            tensors=self.tensors, weights=weights,
                            continuous_labels=self.continuous_labels,
-                           seed=seed, drop_last=bool(options.pop(
-                               "drop_last", False)), **options)
+                           seed=seed, drop_last=drop_last, **options)
 
     @classmethod
     def from_numpy(cls, test_inputs=None, test_outputs=None, test_labels=None,

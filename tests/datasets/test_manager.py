@@ -278,15 +278,20 @@ def test_from_numpy_weighted_sampler_says_what_works():
 
 
 @pytest.mark.parametrize("in_memory", [None, False])
-def test_drop_last_skips_the_incomplete_batch(in_memory):
+def test_drop_last_skips_only_the_incomplete_training_batch(in_memory):
+    """Validation and test keep every row: a score on fewer rows than the
+    set holds would be wrong without a word (a torch DataLoader drops
+    them too)."""
     inputs, labels = arrays(10)
     manager = DataManager.from_numpy(
         train_inputs=inputs, train_labels=labels, validation_inputs=inputs,
-        batch_size=4, drop_last=True, in_memory=in_memory)
-    loaders = manager.get_dataloader(train=True, validation=True)
-    for loader in (loaders.train, loaders.validation):
+        test_inputs=inputs, batch_size=4, drop_last=True, in_memory=in_memory)
+    loaders = manager.get_dataloader(train=True, validation=True, test=True)
+    sizes = [len(batch.inputs) for batch in loaders.train]
+    assert sizes == [4, 4] and len(loaders.train) == 2
+    for loader in (loaders.validation, loaders.test):
         sizes = [len(batch.inputs) for batch in loader]
-        assert sizes == [4, 4] and len(loader) == 2
+        assert sizes == [4, 4, 2] and len(loader) == 3
 
 
 def test_shuffle_and_generator_set_the_order_of_every_loader():
