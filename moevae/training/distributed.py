@@ -148,12 +148,17 @@ class Distributed:
 
     def check_shares(self, rows: int, batch_size: int, drop_last: bool,
                      fold: int) -> None:
-        """Refuse a training set whose last batch has fewer rows than
-        there are ranks: some rank would get no row of it, and skipping
-        it would train another objective than one process.
+        """Refuse a batch size, or a training set whose last batch, has
+        fewer rows than there are ranks: some rank would get no row of it,
+        and skipping it would train another objective than one process.
 
         Raises MoEVAEValueError naming the sizes and the ways out.
         """
+        if self.active and batch_size < self.world_size:
+            raise MoEVAEValueError(
+                f"batch_size={batch_size}: fewer rows in a batch than the "
+                f"{self.world_size} processes (some would train on none); "
+                f"expected a batch size of at least {self.world_size}")
         tail = rows % batch_size
         if self.active and not drop_last and 0 < tail < self.world_size:
             raise MoEVAEValueError(

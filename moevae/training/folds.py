@@ -1,6 +1,6 @@
 """Which folds a ``training()`` call trains, checked against the data
 before any batch runs, and each fold's loaders."""
-import logging
+import warnings
 from typing import List, Optional
 
 import numpy as np
@@ -10,8 +10,6 @@ from ..datasets import DataManager
 from ..datasets.arrays import SetItem
 from ..errors import MoEVAEValueError, bad_value
 from .distributed import Distributed
-
-logger = logging.getLogger("moevae")
 
 
 def checked_folds(manager: DataManager, fold_index: Optional[int],
@@ -30,7 +28,8 @@ def checked_folds(manager: DataManager, fold_index: Optional[int],
         rows = len(manager["train"][fold])
         if not rows:
             raise MoEVAEValueError(f"fold {fold}'s training set is empty")
-        check_batch_size(rows, batch_size, drop_last, fold)
+        check_batch_size(rows, batch_size, drop_last, fold,
+                         say=distributed.is_main)
         if with_validation and not len(manager["validation"][fold]):
             raise MoEVAEValueError(
                 f"with_validation=True but fold {fold}'s validation set "
@@ -55,10 +54,12 @@ def fold_list(manager: DataManager, fold_index: Optional[int]) -> List[int]:
 
 
 def check_batch_size(rows: int, batch_size: int, drop_last: bool,
-                     fold: int) -> None:
-    """Refuse a fold that drop_last leaves without a batch; say (a
-    warning) when one batch, smaller than asked, holds a fold's whole
-    training set. Raises MoEVAEValueError."""
+                     fold: int, say: bool = True) -> None:
+    """Refuse a fold that drop_last leaves without a batch; warn (when
+    ``say``: rank 0 alone under torchrun) when one batch, smaller than
+    asked, holds a fold's whole training set. A warning, not a log line:
+    a pynet script shows it before training has set up the console log.
+    Raises MoEVAEValueError."""
     if rows >= batch_size:
         return
     if drop_last:
@@ -66,9 +67,10 @@ def check_batch_size(rows: int, batch_size: int, drop_last: bool,
             f"batch_size={batch_size} with drop_last=True: fold {fold}'s "
             f"{rows} training rows make no full batch; expected a batch "
             f"size of at most {rows}, or drop_last=False")
-    logger.warning("batch_size=%d is more than fold %d's %d training rows: "
-                   "each epoch trains one batch of %d", batch_size, fold,
-                   rows, rows)
+    if say:
+        warnings.warn(f"batch_size={batch_size} is more than fold {fold}'s "
+                      f"{rows} training rows: each epoch trains one batch of "
+                      f"{rows}", stacklevel=2)
 
 
 def fold_loaders(manager: DataManager, fold: int, with_validation: bool,

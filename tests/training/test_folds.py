@@ -1,5 +1,5 @@
 """The folds a training() call trains, checked before any batch."""
-import logging
+import warnings
 
 import numpy as np
 import pytest
@@ -48,10 +48,12 @@ def test_an_empty_validation_set_is_refused_only_when_asked_for():
 @pytest.mark.parametrize("rows, batch, drop_last", [(64, 64, True),
                                                     (65, 64, False),
                                                     (5, 64, False)])
-def test_batch_sizes_that_give_batches_pass(rows, batch, drop_last, caplog):
-    with caplog.at_level(logging.WARNING, logger="moevae"):
+def test_batch_sizes_that_give_batches_pass(rows, batch, drop_last):
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
         check_batch_size(rows, batch, drop_last, fold=0)
-    assert bool(caplog.records) == (rows < batch)  # said, not refused
+        check_batch_size(rows, batch, drop_last, fold=0, say=False)
+    assert len(said) == (rows < batch)  # said (once), not refused
 
 
 def test_drop_last_leaving_no_batch_is_refused():
@@ -71,3 +73,17 @@ def test_a_folds_loaders_hold_its_rows_once_each():
                  for row in item.inputs[:, 0])
     assert ids == list(range(48))  # column 0 is each row's id
     assert sum(len(item.inputs) for item in loaders.validation) == 16
+
+
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_a_batch_smaller_than_the_process_count_is_refused(drop_last):
+    """Batches of 2 rows on 3 processes: one process gets no row of any
+    batch (it ended in 'every batch was skipped (non-finite losses)')."""
+    with pytest.raises(MoEVAEValueError, match=(
+            r"^batch_size=2: fewer rows in a batch than the 3 processes "
+            r"\(some would train on none\); expected a batch size of at "
+            r"least 3$")):
+        checked_folds(manager(12, batch_size=2, drop_last=drop_last), None,
+                      False, THREE)
+    assert checked_folds(manager(12, batch_size=3), None, False,
+                         THREE) == [0]

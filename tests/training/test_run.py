@@ -417,11 +417,10 @@ def test_drop_last_with_no_full_batch_is_refused_before_any_batch():
     assert batches == []
 
 
-def test_a_batch_larger_than_the_training_set_is_said_once(caplog):
+def test_a_batch_larger_than_the_training_set_is_said_once():
     manager = data(batch_size=64)  # 48 rows: one batch of 48 an epoch
-    with caplog.at_level(logging.WARNING, logger="moevae"):
+    with pytest.warns(UserWarning) as said:
         train(interface(), None, 2, manager=manager)
-    said = [record.getMessage() for record in caplog.records
-            if "batch_size=64" in record.getMessage()]
-    assert said == ["batch_size=64 is more than fold 0's 48 training rows: "
-                    "each epoch trains one batch of 48"]
+    assert [str(warning.message) for warning in said] == [
+        "batch_size=64 is more than fold 0's 48 training rows: each epoch "
+        "trains one batch of 48"]
