@@ -4,7 +4,7 @@ from typing import Optional
 
 import torch
 
-from ..errors import MoEVAEValueError
+from ..errors import MoEVAEValueError, bad_value
 from ..losses import Losses, ManagerLoss, log_probabilities, require_layer_outputs
 
 
@@ -27,6 +27,13 @@ class WarmStartLoss(ManagerLoss):
                  consistency_weight: float = 0.0,
                  confidence: float = 0.95, self_labelling: bool = False):
         super().__init__(balancing_weight)
+        if not 0 < confidence <= 1:
+            raise bad_value("confidence", confidence, "a probability in "
+                            "(0, 1]")
+        if self_labelling and not kept_anchor_weight > 0:
+            raise bad_value("self_labelling", self_labelling, "False with "
+                            f"kept_anchor_weight={kept_anchor_weight!r} (it "
+                            "relabels the kept anchor)")
         self.warm_epochs, self.anchor_weight = warm_epochs, anchor_weight
         self.kept_anchor_weight = kept_anchor_weight
         self.consistency_weight, self.confidence = (consistency_weight,

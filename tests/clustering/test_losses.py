@@ -99,3 +99,16 @@ def test_self_labelling_relabels_only_where_the_manager_is_confident():
         probs[0, 1].log() + probs[1, 0].log() + probs[2, 2].log()) / 3)
     parts["anchor_loss"].backward()  # the target itself carries no gradient
     torch.testing.assert_close(logits.grad, (probs.detach() - target) / 3)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"confidence": 2.0}, r"confidence=2.0: expected a probability in"),
+    ({"confidence": 0.0}, r"confidence=0.0: expected a probability in"),
+    ({"confidence": float("nan")}, r"confidence=nan: expected"),
+    ({"self_labelling": True}, r"self_labelling=True: expected False with "
+     r"kept_anchor_weight=0.0")])
+def test_settings_that_would_do_nothing_or_everything_are_refused(settings,
+                                                                  message):
+    from moevae.errors import MoEVAEError
+    with pytest.raises(MoEVAEError, match=message):
+        WarmStartLoss(**settings)
