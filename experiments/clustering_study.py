@@ -127,7 +127,7 @@ def rows(results: dict) -> list:
     lines = []
     for recipe, runs in results.items():
         start = (mean_std(runs, "start_acc") if runs[0]["start_acc"]
-            is not None else "-")
+            is not None else "n/a")  # (a lone "-" is a list in RST)
         smallest = min(min(run["usage"]) for run in runs)
         collapsed = sum(run["collapsed"] > 0 for run in runs)
         lines.append([f"`{recipe}`", start, mean_std(runs, "acc"),
@@ -176,6 +176,11 @@ def main() -> None:
                         "documentation includes it (docs/guide/tables/)")
     parser.add_argument("extra", nargs="*", help="more `moevae train` flags")
     args = parser.parse_args()
+    for flag, path in (("--out", args.out), ("--rst", args.rst)):
+        if path is not None and (path.is_dir() or
+                                 not path.parent.is_dir()):
+            parser.error(f"{flag}: {str(path)!r}: expected a file in an "
+                         "existing folder (written when the study ends)")
     for flag in args.extra:
         if flag.split("=")[0] in OWN_FLAGS:
             parser.error(f"{flag}: the study sets {flag.split('=')[0]} "
@@ -198,12 +203,12 @@ def main() -> None:
                   f"smallest expert {min(result['usage']):.1%} "
                   f"({result['seconds']:.0f} s)", flush=True)
     print(table(results, len(labels), args.epochs))
-    if args.rst:
-        args.rst.write_text(rst_table(results, len(labels), args.epochs))
     if args.out:
         args.out.write_text(json.dumps({"epochs": args.epochs,
                                         "images": len(labels),
                                         "runs": results}, indent=2))
+    if args.rst:
+        args.rst.write_text(rst_table(results, len(labels), args.epochs))
 
 
 if __name__ == "__main__":

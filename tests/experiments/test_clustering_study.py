@@ -27,7 +27,7 @@ def test_study_prints_the_table_and_reuses_finished_runs(tmp_path,
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
     assert sum(line.startswith("pynet-example seed ") for line in lines) == 2
-    assert lines[-1].startswith("| `pynet-example` | - | ")  # no start partition
+    assert lines[-1].startswith("| `pynet-example` | n/a | ")  # no start
     assert ("| 0 of 2 |" in lines[-1] or "| 1 of 2 |" in lines[-1] or
         "| 2 of 2 |" in lines[-1])
     runs = json.loads((tmp_path / "out.json").read_text())["runs"]["pynet-example"]
@@ -64,6 +64,9 @@ def test_study_prints_the_table_and_reuses_finished_runs(tmp_path,
     (["--seeds", "0"], "--seeds: '0': expected an integer >= 1"),
     (["--", "--fold", "1"], "--fold: the study sets --fold itself"),
     (["--", "--epochs=3"], "--epochs=3: the study sets --epochs itself"),
+    (["--rst", "no-such-folder/t.rst"], "--rst: 'no-such-folder/t.rst': "
+     "expected a file in an existing folder"),
+    (["--out", "."], "--out: '.': expected a file in an existing folder"),
 ])
 def test_study_refuses_bad_arguments_in_one_line(tmp_path, flags, message):
     done = study("--folder", str(tmp_path / "s"), *flags)
