@@ -3,7 +3,8 @@ import argparse
 import difflib
 import re
 import sys
-from typing import Dict, List, NamedTuple, NoReturn, Optional
+import textwrap
+from typing import Any, Dict, List, NamedTuple, NoReturn, Optional
 
 
 class BoardAddress(NamedTuple):
@@ -16,12 +17,25 @@ class BoardAddress(NamedTuple):
 DEFAULT_BOARD = BoardAddress("http://localhost", 8097, auto=True)
 
 
+class WholeNamesFormatter(argparse.HelpFormatter):
+    """argparse's help layout, without breaking a line inside a hyphenated
+    word: a recipe or flag name copied from the help stays whole."""
+
+    def _split_lines(self, text: str, width: int) -> List[str]:
+        return textwrap.wrap(" ".join(text.split()), width,
+                             break_on_hyphens=False)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line, without the usage.
 
     Its help is plain text: the reStructuredText double backticks of the
-    docstrings it is built from are removed.
+    docstrings it is built from are removed; hyphenated names stay whole.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("formatter_class", WholeNamesFormatter)
+        super().__init__(*args, **kwargs)
 
     def format_help(self) -> str:
         return super().format_help().replace("``", "")

@@ -96,3 +96,14 @@ def test_integers_in_a_range(maximum, good, bad, expected):
         with pytest.raises(argparse.ArgumentTypeError,
                            match=rf"^{text!r}: expected {expected}$"):
             parse(text)
+
+
+def test_help_never_breaks_a_hyphenated_name_across_lines():
+    import re
+
+    from moevae.cli.options import build_parser
+    from moevae.clustering.recipes import RECIPES
+    text = build_parser().format_help()
+    assert not re.search(r"\w-\n", text), "a name broken at its hyphen"
+    words = set(re.findall(r"[\w-]+", text))
+    assert set(RECIPES) <= words  # each recipe name whole, as typed
