@@ -99,6 +99,11 @@ def start_local_server(host: str, port: Optional[int] = None,
                    tail[0] if tail else "no answer")
     if process.poll() is None:
         process.terminate()
+    try:  # reaped: no zombie left behind for the rest of training
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
     return None
 
 

@@ -87,6 +87,25 @@ def test_a_server_that_exits_at_once_is_reported_with_its_log(tmp_path,
     process.terminate.assert_not_called()
 
 
+def test_a_server_that_never_answers_is_stopped_and_reaped(tmp_path,
+                                                           monkeypatch):
+    """A real child that never listens: after the timeout it is
+    terminated and waited for (no zombie, no ResourceWarning)."""
+    monkeypatch.setattr(launch, "SERVER_START_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(launch, "answers", lambda *args, **kwargs: False)
+    started = []
+    real_popen = subprocess.Popen
+
+    def sleeper(command, **options):
+        started.append(real_popen([sys.executable, "-c",
+                                   "import time; time.sleep(60)"], **options))
+        return started[0]
+    monkeypatch.setattr(launch.subprocess, "Popen", sleeper)
+    assert start_local_server("http://localhost", free_port(),
+                              tmp_path) is None
+    assert started[0].returncode == -15  # SIGTERM, and reaped
+
+
 def test_the_stop_hint_names_the_folder_only_when_it_must(tmp_path,
                                                           monkeypatch):
     monkeypatch.delenv("MOEVAE_BOARD_ENV_PATH", raising=False)
