@@ -33,7 +33,9 @@ extensions = [
 root_doc = "index"
 exclude_patterns = ["_build", "auto_examples/*.ipynb",
                     "auto_examples/*.py", "auto_examples/*.zip",
-                    "auto_examples/*.md5", "auto_examples/*.json"]
+                    "auto_examples/*.md5", "auto_examples/*.json",
+                    # tables the clustering study writes, included by pages
+                    "guide/tables"]
 templates_path = []
 html_theme = "furo"
 html_title = f"moevae {release}"

@@ -5,6 +5,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
+from ..clustering.recipes import BEST as BEST_RECIPE
 from ..clustering.recipes import DEFAULT as DEFAULT_RECIPE
 from ..clustering.recipes import RECIPES, recipe_name
 from ..datasets.defaults import DEFAULT_DATA_DIR
@@ -88,8 +89,10 @@ def build_parser() -> OneLineParser:
         "effect (e.g. more --epochs), except --seed, --recipe, --layout and "
         "--fold")
     add("--recipe", type=recipe_name, choices=sorted(RECIPES),
-        default=DEFAULT_RECIPE, help="model and loss recipe (default "
-        "%(default)s; 'seed' is its earlier name)")
+        metavar="RECIPE", default=DEFAULT_RECIPE, help="model and loss "
+        "recipe, one of %(choices)s (default %(default)s, the pynet "
+        "example's, whose earlier name 'seed' is kept; clusters digits "
+        f"best: {BEST_RECIPE})")
     add("--layout", choices=["fused", "per-expert"], default="fused",
         help="fused expert stack or the seed's modules (default %(default)s)")
     add("--precision", choices=PRECISIONS, default="fp32",

@@ -104,6 +104,9 @@ def test_conv_recipe_beats_its_start_and_a_constant(tmp_path, recipe):
      "consistency_weight=1.0: expected 0 with responsibilities=True"),
     ({"self_labelling": True, "gate": "conv"},  # no anchor to relabel
      "self_labelling=True: expected False unless kept_anchor_weight > 0"),
+    ({"self_labelling": True, "kept_anchor_weight": 1.0},  # no start
+     "self_labelling=True: expected False unless kept_anchor_weight > 0, "
+     "warm_start_epochs > 0"),
     ({"self_labelling": True, "gate": "conv", "kept_anchor_weight": 1.0,
       "responsibilities": True}, "self_labelling=True: expected False")])
 def test_a_recipe_with_an_unknown_part_is_refused(settings, message):
@@ -126,3 +129,21 @@ def test_the_self_labelling_recipe_relabels_its_kept_anchor():
     assert loss.self_labelling and loss.kept_anchor_weight == 100.0
     assert loss.consistency_weight == 0.0
     assert not recipe.build_model().clean_probs  # no second manager pass
+
+
+def test_the_best_recipe_is_named_where_a_user_looks(capsys):
+    """`moevae train --help` and the clustering guide name the same recipe,
+    one that exists, as the one that clusters best."""
+    from pathlib import Path
+
+    from moevae.cli.options import parse
+    from moevae.clustering.recipes import BEST, RECIPES
+    assert BEST in RECIPES
+    with pytest.raises(SystemExit):
+        parse(["--help"])
+    helped = " ".join(capsys.readouterr().out.split())
+    assert f"clusters digits best: {BEST})" in helped
+    guide = (Path(__file__).parents[2] / "docs" / "guide" /
+             "clustering.rst").read_text()
+    assert f"``{BEST}`` (the best:" in guide
+    assert f"--recipe {BEST}" in guide
