@@ -1,12 +1,9 @@
 """What waits in the board's queue: client calls, the sender's own tasks
 and flush markers (:mod:`moevae.plotting.sender`)."""
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from .sender import Sender
 
 # the client methods whose call draws a whole window
 REPLACING = ("line", "scatter", "images", "image", "text", "bar", "heatmap",
@@ -48,7 +45,7 @@ class Call:
 class Task:
     """Run by the sender thread in queue order (it owns the journal)."""
 
-    def __init__(self, run: Callable[["Sender"], None]):
+    def __init__(self, run: Callable[[Any], None]):  # run(the sender)
         self.run = run
 
 
