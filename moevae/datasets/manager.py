@@ -295,8 +295,7 @@ class DataManager:
             2 ** 62, (1,), generator=generator).item())
         options.pop("shuffle", None)
         # a score on fewer rows than the set holds would be silently wrong
-        drop_last = training and bool(options.get("drop_last", False))
-        options.pop("drop_last", None)
+        drop_last = bool(options.pop("drop_last", False)) and training
         return BatchLoader(dataset, self.batch_size, sampler=sampler,
                            tensors=self.tensors, weights=weights,
                            continuous_labels=self.continuous_labels,
