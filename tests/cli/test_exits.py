@@ -121,9 +121,12 @@ def test_sigint_during_replay_is_one_line_and_130(tmp_path):
         listener.bind(("127.0.0.1", 0))
         listener.listen(4)
         port = listener.getsockname()[1]
+        # Ctrl-C reaches the child as in a terminal, also when these tests
+        # run in the background (which starts children ignoring SIGINT)
         process = subprocess.Popen(
             [sys.executable, "-m", "moevae", "replay", str(log), "--board",
-             f"http://127.0.0.1:{port}"], stderr=subprocess.PIPE, text=True)
+             f"http://127.0.0.1:{port}"], stderr=subprocess.PIPE, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # replay has connected
             listener.settimeout(1)
